@@ -1,0 +1,20 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY opsknowledge ./opsknowledge
+COPY runbooks ./runbooks
+COPY incidents ./incidents
+COPY templates ./templates
+COPY manage.py ./
+RUN pip install . && useradd --system --home /app opsknowledge \
+    && mkdir -p /app/var && chown opsknowledge /app/var
+USER opsknowledge
+
+EXPOSE 8000
+# Migrations run on start; static files are served by WhiteNoise straight from the apps.
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn opsknowledge.wsgi:application --bind 0.0.0.0:8000 --workers 3 --access-logfile -"]

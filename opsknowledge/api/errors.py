@@ -1,0 +1,206 @@
+"""One error format for everything under /api/:
+
+{"error": {"status": 400, "code": "invalid", "detail": "...", "fields": {...}}}
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError
+from django.db.models import ProtectedError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+CODES = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    428: "precondition_required",
+    429: "throttled",
+}
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class TooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+    def __init__(self, current_revision: int, detail: str | None = None):
+        self.current_revision = current_revision
+        super().__init__(
+            detail
+            or f"If-Match does not match the current revision {current_revision}: "
+            'fetch it, reapply your change and send If-Match: "{current_revision}".'
+        )
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_code = "precondition_required"
+
+    def __init__(self, current_revision: int):
+        self.current_revision = current_revision
+        super().__init__(
+            f"This change needs If-Match with the revision it is based on; the current "
+            f'revision is {current_revision} (If-Match: "{current_revision}", or "*" to '
+            "replace whatever is current)."
+        )
+
+
+def wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(status_code: int, code: str, detail: str, fields=None, **extra) -> dict:
+    body = {"status": status_code, "code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    return {"error": body}
+
+
+def error_response(status_code: int, code: str, detail: str, fields=None, **extra):
+    return JsonResponse(error_body(status_code, code, detail, fields, **extra), status=status_code)
+
+
+def _flatten(detail, prefix=""):
+    """DRF's nested validation errors as {"field": ["message", ...]}, with dotted paths for
+    nested objects and list items ("timeline.2.at")."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def exception_handler(exc, context):
+    """DRF's exception handler, speaking the contract's error format."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, ProtectedError):
+        exc = Conflict(
+            "Still referenced by other objects: "
+            + ", ".join(sorted({str(obj) for obj in list(exc.protected_objects)[:5]}))
+        )
+    elif isinstance(exc, IntegrityError):
+        # Only reachable through a race the validators could not see (two concurrent
+        # creates of the same slug, say): a conflict, not a server error.
+        exc = Conflict("The request conflicts with data written at the same time; retry it.")
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: let Django log it and answer 500
+
+    status_code = exc.status_code
+    code = CODES.get(status_code, "error")
+    extra = {}
+    headers = {}
+    fields = None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        non_field = fields.pop("non_field_errors", None)
+        detail = (
+            " ".join(non_field)
+            if non_field
+            else "Invalid input: " + ", ".join(f"'{name}'" for name in fields) + "."
+        )
+        if not fields:
+            fields = None
+    else:
+        detail = exc.detail
+        if isinstance(detail, dict | list):
+            fields = _flatten(detail)
+            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        detail = str(detail)
+    if isinstance(exc, PreconditionFailed | PreconditionRequired):
+        extra["current_revision"] = exc.current_revision
+        headers["ETag"] = f'"{exc.current_revision}"'
+    if getattr(exc, "extra", None):
+        extra.update(exc.extra)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Token"
+
+    # Imported here: rest_framework.views imports the parser classes, which import this module.
+    from rest_framework.views import set_rollback
+
+    set_rollback()
+    return Response(
+        error_body(status_code, code, detail, fields, **extra),
+        status=status_code,
+        headers=headers,
+    )
+
+
+def not_found(request, exception):
+    if wants_json(request):
+        detail = f"No API endpoint at {request.path}"
+        if not request.path.endswith("/"):
+            from django.urls import Resolver404, resolve
+
+            try:
+                if resolve(request.path + "/").url_name != "not-found":
+                    detail += f"; did you mean {request.path}/ (with a trailing slash)?"
+            except Resolver404:
+                pass
+        return error_response(404, "not_found", detail + "; see /api/schema/.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error_view(request):
+    if wants_json(request):
+        return error_response(500, "server_error", "Internal server error.")
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+def bad_request_view(request, exception):
+    if wants_json(request):
+        return error_response(400, "invalid", "Bad request.")
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
+def permission_denied_view(request, exception):
+    if wants_json(request):
+        return error_response(403, "permission_denied", str(exception) or "Permission denied.")
+    from django.views.defaults import permission_denied
+
+    return permission_denied(request, exception)
+
+
+handler400 = bad_request_view
+handler403 = permission_denied_view
+handler404 = not_found
+handler500 = server_error_view

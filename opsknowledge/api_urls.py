@@ -1,0 +1,18 @@
+"""Everything under /api/: v1 endpoints of every app, the schema and its docs page."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .api.errors import not_found
+from .api.views import MeView
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/", include("opsknowledge.api.urls")),
+    path("v1/me/", MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ is a JSON 404, never Django's HTML page.
+    re_path(r"^.*$", lambda request: not_found(request, None), name="not-found"),
+]

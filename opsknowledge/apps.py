@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class OpsknowledgeConfig(AppConfig):
+    name = "opsknowledge"
+    verbose_name = "Catalogue"
+
+    def ready(self):
+        from .api import schema  # noqa: F401  (registers the OpenAPI extensions)

@@ -1,0 +1,51 @@
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from opsknowledge.models import APIToken, Membership
+
+
+class Command(BaseCommand):
+    help = (
+        "Issue an API token for USERNAME acting in one organisation with the user's role "
+        "there. Prints the key once, and nothing else, on standard output."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--organisation", required=True, help="organisation slug")
+        parser.add_argument("--expires-days", type=int, default=None)
+        parser.add_argument("--description", default="")
+
+    def handle(self, username, organisation, expires_days, description, **options):
+        try:
+            user = get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user '{username}'; add them with add_member.") from None
+        membership = (
+            Membership.objects.filter(user=user, organisation__slug=organisation)
+            .select_related("organisation")
+            .first()
+        )
+        if membership is None:
+            raise CommandError(
+                f"'{username}' is not a member of '{organisation}'; a token acts with the "
+                "user's role in its organisation, so add them first (add_member)."
+            )
+        if expires_days is not None and expires_days <= 0:
+            raise CommandError("--expires-days must be a positive number of days.")
+        expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        token, key = APIToken.issue(
+            user=user,
+            organisation=membership.organisation,
+            expires_at=expires_at,
+            description=description,
+        )
+        self.stdout.write(key)
+        self.stderr.write(
+            f"Token {token.key_start}… for {username} as {membership.role} of {organisation}"
+            + (f", expires {expires_at:%Y-%m-%d %H:%M} UTC." if expires_at else ", no expiry.")
+            + " The key is not stored and cannot be shown again."
+        )

@@ -1,0 +1,18 @@
+from .catalogue import Component, Membership, Organisation, Release, Role
+from .documents import Document, License, Status, Visibility
+from .revisions import Revision
+from .tokens import APIToken
+
+__all__ = [
+    "APIToken",
+    "Component",
+    "Document",
+    "License",
+    "Membership",
+    "Organisation",
+    "Release",
+    "Revision",
+    "Role",
+    "Status",
+    "Visibility",
+]

@@ -1,0 +1,138 @@
+"""The abstract base of every published document (runbooks, practices, failure reports)."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from taggit.managers import TaggableManager
+
+from ..permissions import VisibleQuerySet
+from .catalogue import Component, Organisation, Release, slug_validator
+
+
+class Visibility(models.TextChoices):
+    PUBLIC = "public", "Public"
+    COMMUNITY = "community", "Community (signed-in members of any organisation)"
+    ORGANISATION = "organisation", "Organisation members only"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class License(models.TextChoices):
+    """SPDX ids offered for documents; adoption is refused for those forbidding derivatives."""
+
+    CC_BY_SA_4_0 = "CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"
+    CC_BY_4_0 = "CC-BY-4.0", "Creative Commons Attribution 4.0"
+    CC0_1_0 = "CC0-1.0", "Creative Commons Zero 1.0"
+    CC_BY_ND_4_0 = "CC-BY-ND-4.0", "Creative Commons Attribution-NoDerivatives 4.0"
+    CC_BY_NC_SA_4_0 = "CC-BY-NC-SA-4.0", "Creative Commons Attribution-NonCommercial-ShareAlike 4.0"
+    CC_BY_NC_ND_4_0 = (
+        "CC-BY-NC-ND-4.0",
+        "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0",
+    )
+    APACHE_2_0 = "Apache-2.0", "Apache License 2.0"
+    MIT = "MIT", "MIT License"
+    PROPRIETARY = "proprietary", "Proprietary (no reuse)"
+
+    @classmethod
+    def allows_derivatives(cls, spdx: str) -> bool:
+        return spdx != cls.PROPRIETARY and "-ND-" not in f"{spdx}-"
+
+
+class Document(models.Model):
+    VISIBILITY_PUBLIC = Visibility.PUBLIC
+    VISIBILITY_COMMUNITY = Visibility.COMMUNITY
+    # Statuses readable beyond the publishing organisation; everything else is members-only.
+    READABLE_STATUSES = (Status.PUBLISHED, Status.ARCHIVED)
+    STATUS_CHOICES = [(s.value, s.label) for s in (Status.DRAFT, Status.PUBLISHED, Status.ARCHIVED)]
+    # Fields whose change makes a new revision; subclasses extend it. The snapshot of a
+    # revision holds exactly these.
+    CONTENT_FIELDS = (
+        "title",
+        "summary",
+        "body",
+        "components",
+        "releases",
+        "tags",
+        "visibility",
+        "status",
+        "license",
+    )
+    # The Markdown fields rendered to HTML; subclasses extend it.
+    MARKDOWN_FIELDS = ("body",)
+    kind = "document"  # URL segment and search kind, set by subclasses
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="%(class)ss"
+    )
+    slug = models.SlugField(max_length=100, validators=[slug_validator])
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, editable=False)
+    components = models.ManyToManyField(Component, blank=True, related_name="%(class)ss")
+    releases = models.ManyToManyField(Release, blank=True, related_name="%(class)ss")
+    tags = TaggableManager(blank=True)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.ORGANISATION
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    license = models.CharField(max_length=64, default=License.CC_BY_SA_4_0)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    last_reviewed = models.DateField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["organisation__slug", "slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "slug"], name="%(app_label)s_%(class)s_unique_slug"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation.slug}/{self.slug}"
+
+    def get_absolute_url(self):
+        return reverse(f"{self.kind}-page", kwargs=self.url_kwargs())
+
+    def get_api_url(self):
+        return reverse(f"api:{self.kind}-detail", kwargs=self.url_kwargs())
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == Status.ARCHIVED
+
+    def url_kwargs(self) -> dict:
+        return {"organisation": self.organisation.slug, "slug": self.slug}
+
+
+class AdoptableDocument(Document):
+    """A document another organisation can adopt: the copy remembers where it came from."""
+
+    upstream_organisation = models.CharField(max_length=64, blank=True)
+    upstream_slug = models.CharField(max_length=100, blank=True)
+    upstream_revision = models.PositiveIntegerField(null=True, blank=True)
+    upstream_license = models.CharField(max_length=64, blank=True)
+
+    class Meta(Document.Meta):
+        abstract = True
+
+    @property
+    def has_upstream(self) -> bool:
+        return bool(self.upstream_organisation and self.upstream_slug)

@@ -1,0 +1,85 @@
+"""API tokens for providers' automation.
+
+A token belongs to a user, acts for exactly one organisation with that user's current role
+there, may expire and can be revoked. Only a SHA-256 digest is stored: the keys are 256-bit
+random strings, so a fast hash is as safe as a slow one and keeps every request cheap.
+"""
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .catalogue import Organisation
+
+TOKEN_PREFIX = "okb_"
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class APITokenQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class APIToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the key, so an operator can tell tokens apart in lists.
+    key_start = models.CharField(max_length=12, editable=False)
+    description = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = APITokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.key_start}… ({self.user} for {self.organisation.slug})"
+
+    @classmethod
+    def issue(
+        cls, *, user, organisation, expires_at=None, description=""
+    ) -> tuple["APIToken", str]:
+        """Create a token and return it with its key, which is never retrievable again."""
+        key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            organisation=organisation,
+            key_digest=digest(key),
+            key_start=key[: len(TOKEN_PREFIX) + 6],
+            expires_at=expires_at,
+            description=description,
+        )
+        return token, key
+
+    @classmethod
+    def authenticate(cls, key: str) -> "APIToken | None":
+        return (
+            cls.objects.active()
+            .select_related("user", "organisation")
+            .filter(key_digest=digest(key), user__is_active=True)
+            .first()
+        )
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

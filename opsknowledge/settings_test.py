@@ -1,0 +1,13 @@
+"""Test settings: the real settings, with a fixed key and a fast password hasher.
+
+The database comes from DATABASE_URL like everywhere else; `make test` runs the suite once
+on SQLite and, when TEST_DATABASE_URL is set, again with DATABASE_URL pointing there.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-for-django-checks")
+
+from opsknowledge.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

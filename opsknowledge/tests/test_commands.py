@@ -1,0 +1,69 @@
+"""Administration from the shell."""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from opsknowledge.models import Component, Membership, Organisation, Release
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, stdin=None, monkeypatch=None):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_create_organisation_and_add_members(monkeypatch):
+    run("create_organisation", "alpen", "--name", "Alpenwolke")
+    run("create_organisation", "alpen", "--name", "Alpenwolke GmbH")
+    assert Organisation.objects.get().name == "Alpenwolke GmbH"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-and-unusual-passphrase\n"))
+    run("add_member", "erika", "alpen", "--role", "editor", "--password-stdin")
+    erika = get_user_model().objects.get(username="erika")
+    assert erika.check_password("a-long-and-unusual-passphrase")
+    run("add_member", "erika", "alpen", "--role", "admin")
+    assert Membership.objects.get(user=erika).role == "admin"
+
+
+def test_add_member_refuses_weak_passwords_and_unknown_organisations(monkeypatch):
+    run("create_organisation", "alpen", "--name", "Alpenwolke")
+    monkeypatch.setattr("sys.stdin", io.StringIO("123\n"))
+    with pytest.raises(CommandError, match="Password refused"):
+        run("add_member", "erika", "alpen", "--password-stdin")
+    assert not get_user_model().objects.filter(username="erika").exists()
+    with pytest.raises(CommandError, match="No organisation 'nope'"):
+        run("add_member", "erika", "nope")
+
+
+def test_create_organisation_refuses_bad_slugs():
+    with pytest.raises(CommandError, match="Invalid slug"):
+        run("create_organisation", "Bad Slug", "--name", "x")
+
+
+def test_load_demo_is_idempotent():
+    run("load_demo")
+    counts = (Organisation.objects.count(), Component.objects.count(), Release.objects.count())
+    run("load_demo")
+    assert (
+        Organisation.objects.count(),
+        Component.objects.count(),
+        Release.objects.count(),
+    ) == counts
+    chain = [(r.slug, r.version, str(r.released_on)) for r in Release.objects.in_upgrade_order()]
+    assert chain == [
+        ("r0", "v1.0.0", "2021-07-15"),
+        ("r1", "v2.0.0", "2021-09-29"),
+        ("r2", "v3.0.0", "2022-03-23"),
+        ("r3", "v4.0.0", "2022-09-21"),
+        ("r4", "v5.0.0", "2023-03-22"),
+        ("r5", "v6.0.0", "2023-09-20"),
+        ("r6", "7.0.0", "2024-03-20"),
+        ("r7", "8.0.0", "2024-09-11"),
+    ]
+    assert Component.objects.get(slug="cluster-api").parent.slug == "kubernetes"

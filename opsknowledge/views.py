@@ -1,0 +1,29 @@
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from .models import Component, Organisation, Release
+
+
+@never_cache
+def healthz(request):
+    """200 when the instance can reach its database, 503 (with the same JSON shape) when not."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+class HomeView(TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["organisations"] = Organisation.objects.all()
+        context["components"] = Component.objects.filter(parent=None).prefetch_related("children")
+        context["releases"] = Release.objects.in_upgrade_order()
+        return context

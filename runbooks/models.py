@@ -1,0 +1,63 @@
+from django.db import models
+
+from opsknowledge.models import Release
+from opsknowledge.models.documents import AdoptableDocument
+
+
+class Severity(models.TextChoices):
+    """The alert severity a runbook answers, as Prometheus rules label it."""
+
+    CRITICAL = "critical", "Critical"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+
+
+class Runbook(AdoptableDocument):
+    kind = "runbook"
+    CONTENT_FIELDS = AdoptableDocument.CONTENT_FIELDS + (
+        "alerts",
+        "severity",
+        "upgrade_from",
+        "upgrade_to",
+    )
+
+    severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
+    upgrade_from = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    upgrade_to = models.ForeignKey(
+        Release, null=True, blank=True, on_delete=models.PROTECT, related_name="upgrade_runbooks"
+    )
+
+    class Meta(AdoptableDocument.Meta):
+        pass
+
+    @property
+    def alert_names(self) -> list[str]:
+        return sorted(alert.name for alert in self.alerts.all())
+
+
+class RunbookAlert(models.Model):
+    """An alert name a runbook answers (its own table, so `/r/<alert>` is an indexed lookup
+    on every database)."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="alerts")
+    name = models.CharField(max_length=200, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "name"], name="one_alert_name_per_runbook")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Practice(AdoptableDocument):
+    """A best practice: how a provider runs something, not what to do when it breaks."""
+
+    kind = "practice"
+
+    class Meta(AdoptableDocument.Meta):
+        pass

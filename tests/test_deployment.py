@@ -1,0 +1,167 @@
+"""Settings, deployment checks and the production server, each in a process of its own as a
+deployment would run them."""
+
+import json
+import threading
+
+import pytest
+import yaml
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from opsknowledge.settings import database_from_url, env_bool
+
+from .processes import ROOT, gunicorn, http_get, manage, project_env
+
+LONG_SECRET = "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        ("", False),
+        ("off", False),
+    ],
+)
+def test_booleans_are_parsed_properly(monkeypatch, raw, expected):
+    monkeypatch.setenv("SOME_FLAG", raw)
+    assert env_bool("SOME_FLAG", not expected) is expected
+
+
+def test_a_misspelt_boolean_is_an_error(monkeypatch):
+    monkeypatch.setenv("SOME_FLAG", "ture")
+    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG"):
+        env_bool("SOME_FLAG", False)
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = manage("check", env=project_env(DEBUG="0", SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_development_default_secret_key_only_with_debug():
+    result = manage("check", env=project_env(DEBUG="1", SECRET_KEY=None))
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_is_clean_with_https_hardening(tmp_path):
+    env = project_env(
+        DEBUG="0",
+        HTTPS_ONLY="1",
+        SECRET_KEY=LONG_SECRET,
+        ALLOWED_HOSTS="ops.example.org",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sqlite_default_is_a_file_under_var_with_wal_and_immediate_transactions():
+    config = database_from_url(f"sqlite:///{ROOT / 'var' / 'x.sqlite3'}")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["timeout"] >= 5
+
+
+def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path):
+    env = project_env(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'busy.sqlite3'}")
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    writer = (
+        "from django.db import transaction\n"
+        "from opsknowledge.models import Organisation\n"
+        "for n in range(40):\n"
+        "    with transaction.atomic():\n"
+        "        count = Organisation.objects.count()\n"
+        "        Organisation.objects.create(slug=f'WRITER-{n}', name=str(count))\n"
+    )
+    results = []
+
+    def run(name):
+        results.append(manage("shell", "-v0", "-c", writer.replace("WRITER", name), env=env))
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b", "c")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr[-500:] for r in results]
+    count = manage(
+        "shell",
+        "-v0",
+        "-c",
+        "from opsknowledge.models import Organisation;print(Organisation.objects.count())",
+        env=env,
+    )
+    assert count.stdout.strip() == "120"
+    mode = manage("dbshell", env=env, input="PRAGMA journal_mode;\n")
+    if mode.returncode == 0:  # the sqlite3 shell may not be installed; WAL is checked above
+        assert "wal" in mode.stdout.lower()
+
+
+def test_production_server_without_collectstatic(tmp_path):
+    """DEBUG=0 behind gunicorn: pages, the API, its docs page and static files all work
+    without collectstatic."""
+    env = project_env(
+        DEBUG="0", SECRET_KEY=LONG_SECRET, DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    )
+    assert manage("migrate", "-v0", env=env).returncode == 0
+    assert manage("load_demo", env=env).returncode == 0
+    with gunicorn(env) as base:
+        status, _, body = http_get(f"{base}/healthz")
+        assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
+        assert http_get(f"{base}/")[0] == 200
+        status, _, body = http_get(f"{base}/api/v1/releases/")
+        assert status == 200 and json.loads(body)["count"] == 8
+        status, _, docs = http_get(f"{base}/api/docs/")
+        assert status == 200
+        # The docs page loads its assets from this server, not from a CDN.
+        assert b"cdn." not in docs and b"/static/drf_spectacular_sidecar/" in docs
+        asset = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        assert http_get(base + asset)[0] == 200
+        status, _, body = http_get(f"{base}/api/nothing")
+        assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_healthz_is_503_when_the_database_is_unreachable():
+    env = project_env(
+        DEBUG="0",
+        SECRET_KEY=LONG_SECRET,
+        # Nothing listens on port 9 of loopback: the database is down.
+        DATABASE_URL="postgres://postgres@127.0.0.1:9/opsknowledge",
+    )
+    with gunicorn(env) as base:
+        status, headers, body = http_get(f"{base}/healthz")
+    assert status == 503
+    assert json.loads(body) == {"status": "error", "database": "unavailable"}
+
+
+def test_compose_web_service_gets_exactly_the_settings_environment():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    assert set(web["environment"]) == set(settings.ENVIRONMENT_VARIABLES)
+    assert web["environment"]["DATABASE_URL"].startswith("postgres://")
+    assert web["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert compose["services"]["db"]["image"].startswith("postgres:15")
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "migrate --noinput" in dockerfile and "gunicorn" in dockerfile
+
+
+def test_settings_read_exactly_the_documented_variables():
+    source = (ROOT / "opsknowledge" / "settings.py").read_text()
+    import re
+
+    read = set(re.findall(r'env_(?:bool|list|int)\("([A-Z_]+)"', source))
+    read |= set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', source))
+    assert read == set(settings.ENVIRONMENT_VARIABLES)
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in settings.ENVIRONMENT_VARIABLES if f"`{name}`" not in readme]
+    assert not missing, f"README.md does not document {missing}"
