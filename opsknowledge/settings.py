@@ -193,6 +193,9 @@ LOGIN_URL = "admin:login"
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES + 64 * 1024
 
+# "Ceph" and "ceph" are one tag.
+TAGGIT_CASE_INSENSITIVE = True
+
 # Host names under these domains are flagged by the redaction check before a failure
 # report goes public (comma-separated, e.g. "corp.example,internal").
 INTERNAL_DOMAINS = env_list("INTERNAL_DOMAINS", [])

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
+    path("", include("runbooks.urls")),
 ]
 
 handler400 = errors.handler400

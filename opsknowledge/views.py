@@ -27,3 +27,19 @@ class HomeView(TemplateView):
         context["components"] = Component.objects.filter(parent=None).prefetch_related("children")
         context["releases"] = Release.objects.in_upgrade_order()
         return context
+
+
+class DocumentPageView(TemplateView):
+    """The web page of one document of any kind; what the reader may not see is a 404."""
+
+    model = None
+    template_name = "documents/detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        document = self.model.objects.select_related("organisation").get_visible_or_404(
+            self.request, organisation__slug=kwargs["organisation"], slug=kwargs["slug"]
+        )
+        context["document"] = document
+        context["kind"] = self.model._meta.verbose_name
+        return context

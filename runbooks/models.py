@@ -14,12 +14,14 @@ class Severity(models.TextChoices):
 
 class Runbook(AdoptableDocument):
     kind = "runbook"
+    SERIALIZER = "runbooks.api.serializers.RunbookSerializer"
     CONTENT_FIELDS = AdoptableDocument.CONTENT_FIELDS + (
         "alerts",
         "severity",
         "upgrade_from",
         "upgrade_to",
     )
+    RELATED_CONTENT = ("alerts",)
 
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
     upgrade_from = models.ForeignKey(
@@ -32,9 +34,20 @@ class Runbook(AdoptableDocument):
     class Meta(AdoptableDocument.Meta):
         pass
 
-    @property
-    def alert_names(self) -> list[str]:
-        return sorted(alert.name for alert in self.alerts.all())
+    def get_related_content(self, name):
+        if name == "alerts":
+            return sorted(alert.name for alert in self.alerts.all())
+        return super().get_related_content(name)
+
+    def set_related_content(self, name, value):
+        if name != "alerts":
+            return super().set_related_content(name, value)
+        wanted = set(value)
+        self.alerts.exclude(name__in=wanted).delete()
+        existing = set(self.alerts.values_list("name", flat=True))
+        RunbookAlert.objects.bulk_create(
+            [RunbookAlert(runbook=self, name=name) for name in sorted(wanted - existing)]
+        )
 
 
 class RunbookAlert(models.Model):
@@ -58,6 +71,7 @@ class Practice(AdoptableDocument):
     """A best practice: how a provider runs something, not what to do when it breaks."""
 
     kind = "practice"
+    SERIALIZER = "runbooks.api.serializers.PracticeSerializer"
 
     class Meta(AdoptableDocument.Meta):
         pass

@@ -42,12 +42,12 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_code = "precondition_failed"
 
-    def __init__(self, current_revision: int, detail: str | None = None):
+    def __init__(self, current_revision: int | None, detail: str | None = None):
         self.current_revision = current_revision
         super().__init__(
             detail
             or f"If-Match does not match the current revision {current_revision}: "
-            'fetch it, reapply your change and send If-Match: "{current_revision}".'
+            f'fetch it, reapply your change and send If-Match: "{current_revision}".'
         )
 
 
@@ -80,20 +80,20 @@ def error_response(status_code: int, code: str, detail: str, fields=None, **extr
     return JsonResponse(error_body(status_code, code, detail, fields, **extra), status=status_code)
 
 
-def _flatten(detail, prefix=""):
+def flatten_errors(detail, prefix=""):
     """DRF's nested validation errors as {"field": ["message", ...]}, with dotted paths for
     nested objects and list items ("timeline.2.at")."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+            out.update(flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):
             out[prefix or "non_field_errors"] = [str(item) for item in detail]
         else:
             for index, item in enumerate(detail):
                 if item:
-                    out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
+                    out.update(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
     else:
         out[prefix or "non_field_errors"] = [str(detail)]
     return out
@@ -123,7 +123,7 @@ def exception_handler(exc, context):
     headers = {}
     fields = None
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail)
+        fields = flatten_errors(exc.detail)
         non_field = fields.pop("non_field_errors", None)
         detail = (
             " ".join(non_field)
@@ -135,12 +135,13 @@ def exception_handler(exc, context):
     else:
         detail = exc.detail
         if isinstance(detail, dict | list):
-            fields = _flatten(detail)
+            fields = flatten_errors(detail)
             detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         detail = str(detail)
     if isinstance(exc, PreconditionFailed | PreconditionRequired):
         extra["current_revision"] = exc.current_revision
-        headers["ETag"] = f'"{exc.current_revision}"'
+        if exc.current_revision is not None:
+            headers["ETag"] = f'"{exc.current_revision}"'
     if getattr(exc, "extra", None):
         extra.update(exc.extra)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:

@@ -2,6 +2,7 @@
 and the real SCS release chain. `load_demo` loads it idempotently."""
 
 from datetime import date
+from pathlib import Path
 
 ORGANISATIONS = [
     {
@@ -63,3 +64,19 @@ RELEASES = [
     ("r6", "Release 6", "7.0.0", date(2024, 3, 20)),
     ("r7", "Release 7", "8.0.0", date(2024, 9, 11)),
 ]
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+
+# (file under content/, kind, publishing organisation)
+DOCUMENTS = [
+    ("runbooks/ceph-osd-nearfull.md", "runbook", "scs"),
+    ("runbooks/rabbitmq-partition.md", "runbook", "scs"),
+    ("runbooks/keystone-token-expiry.md", "runbook", "scs"),
+    ("runbooks/upgrade-r3-to-r4.md", "runbook", "scs"),
+    ("runbooks/nova-compute-down.md", "runbook", "alpenwolke"),
+    ("practices/ceph-capacity-planning.md", "practice", "scs"),
+    ("practices/maintenance-windows.md", "practice", "northbridge"),
+]
+
+# (kind, original organisation, slug, adopting organisation): reuse across providers.
+ADOPTIONS = [("runbook", "scs", "ceph-osd-nearfull", "alpenwolke")]

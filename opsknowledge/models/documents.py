@@ -62,7 +62,10 @@ class Document(models.Model):
         "status",
         "license",
     )
-    # The Markdown fields rendered to HTML; subclasses extend it.
+    # Content that is not a column, a many-to-many field or tags (alert names, timeline
+    # entries, ...): subclasses list it here and implement get/set_related_content.
+    RELATED_CONTENT = ()
+    # The Markdown fields, each rendered to `<name>_html` on every write.
     MARKDOWN_FIELDS = ("body",)
     kind = "document"  # URL segment and search kind, set by subclasses
 
@@ -117,6 +120,43 @@ class Document(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.status == Status.ARCHIVED
+
+    def content_data(self) -> dict:
+        """The content fields as the write services take them: model instances for
+        references, lists for relations."""
+        data = {}
+        for name in self.CONTENT_FIELDS:
+            if name in self.RELATED_CONTENT:
+                data[name] = self.get_related_content(name)
+            elif name == "tags":
+                data[name] = sorted(tag.name for tag in self.tags.all())
+            elif self._meta.get_field(name).many_to_many:
+                data[name] = list(getattr(self, name).all())
+            else:
+                data[name] = getattr(self, name)
+        return data
+
+    def apply_relations(self, data: dict):
+        """Write the relational content in `data` (many-to-many fields, tags, related
+        content); columns are written by the services' compare-and-set UPDATE."""
+        for name, value in data.items():
+            if name in self.RELATED_CONTENT:
+                self.set_related_content(name, value)
+            elif name == "tags":
+                self.tags.set(value, clear=True)
+            elif name in self.CONTENT_FIELDS and self._meta.get_field(name).many_to_many:
+                getattr(self, name).set(value)
+
+    def get_related_content(self, name):
+        raise NotImplementedError(name)
+
+    def set_related_content(self, name, value):
+        raise NotImplementedError(name)
+
+    def publication_warnings(self) -> list[dict]:
+        """Findings that must be acknowledged before this document is published (failure
+        reports: blameless-language and redaction checks)."""
+        return []
 
     def url_kwargs(self) -> dict:
         return {"organisation": self.organisation.slug, "slug": self.slug}

@@ -1,8 +1,12 @@
-from django.core.management.base import BaseCommand
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from opsknowledge import demo
+from opsknowledge import demo, services
+from opsknowledge.importing import ImportFailure, import_document, read_markdown
 from opsknowledge.models import Component, Organisation, Release
+
+KINDS = {"runbook": "runbooks.Runbook", "practice": "runbooks.Practice"}
 
 
 class Command(BaseCommand):
@@ -10,6 +14,15 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, **options):
+        self.load_catalogue()
+        outcomes = self.load_documents()
+        self.stderr.write(
+            f"Demo content: {len(demo.ORGANISATIONS)} organisations, "
+            f"{len(demo.COMPONENTS)} components, {len(demo.RELEASES)} releases, "
+            f"{len(demo.DOCUMENTS)} documents ({outcomes})."
+        )
+
+    def load_catalogue(self):
         for data in demo.ORGANISATIONS:
             Organisation.objects.update_or_create(slug=data["slug"], defaults=data)
 
@@ -38,7 +51,34 @@ class Command(BaseCommand):
             release.save()
             previous = release
 
-        self.stderr.write(
-            f"Demo catalogue: {len(demo.ORGANISATIONS)} organisations, "
-            f"{len(demo.COMPONENTS)} components, {len(demo.RELEASES)} releases."
-        )
+    def load_documents(self) -> str:
+        actor = services.Actor.operator()
+        counts: dict[str, int] = {}
+        for name, kind, organisation in demo.DOCUMENTS:
+            path = demo.CONTENT_DIR / name
+            try:
+                parsed = read_markdown(path.read_text(encoding="utf-8"))
+                fields = {**parsed.front_matter, "body": parsed.body}
+                slug = fields.pop("slug", path.stem)
+                outcome, _ = import_document(
+                    model=apps.get_model(KINDS[kind]),
+                    organisation=Organisation.objects.get(slug=organisation),
+                    slug=slug,
+                    fields=fields,
+                    actor=actor,
+                )
+            except ImportFailure as failure:
+                raise CommandError(f"demo content {name}: {failure}") from None
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for kind, source_org, slug, target_org in demo.ADOPTIONS:
+            model = apps.get_model(KINDS[kind])
+            target = Organisation.objects.get(slug=target_org)
+            if not model.objects.filter(organisation=target, slug=slug).exists():
+                services.document_adopt(
+                    source=model.objects.get(organisation__slug=source_org, slug=slug),
+                    organisation=target,
+                    slug=slug,
+                    actor=actor,
+                )
+                counts["adopted"] = counts.get("adopted", 0) + 1
+        return ", ".join(f"{count} {outcome}" for outcome, count in sorted(counts.items()))

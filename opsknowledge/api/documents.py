@@ -1,0 +1,603 @@
+"""The REST API of every document kind: serializer base, viewset base and URL patterns.
+
+Runbooks, practices and failure reports subclass these with their model, serializer and
+FilterSet; visibility, preconditions, revisions, diffs and adoption live here once.
+"""
+
+import re
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import renderers, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from .. import services
+from ..models import Component, License, Organisation, Release, Revision, Visibility
+from ..models.catalogue import slug_validator
+from ..permissions import DocumentViewSetMixin
+from ..revisions import diff_snapshots, etag, parse_if_match, snapshot
+from .errors import PreconditionFailed
+from .fields import SlugReferenceField, did_you_mean
+
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+
+
+class TagListField(serializers.ListField):
+    """Tags as a list of lower-case words; "Storage " and "storage" are one tag."""
+
+    child = serializers.CharField(max_length=100)
+
+    def to_internal_value(self, data):
+        tags = super().to_internal_value(data)
+        normalised = sorted({tag.strip().lower() for tag in tags if tag.strip()})
+        bad = [tag for tag in normalised if not TAG_PATTERN.match(tag)]
+        if bad:
+            raise ValidationError(
+                f"invalid tag {bad[0]!r}: use lower-case letters, digits and . _ + - "
+                "(no spaces or commas)"
+            )
+        return normalised
+
+    def to_representation(self, value):
+        return sorted(tag.name for tag in value.all())
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    """Fields common to every document kind (API.md "Documents")."""
+
+    # Fields a list item leaves out (they are the heavy ones).
+    DETAIL_ONLY = ("body", "body_html")
+
+    organisation = SlugReferenceField(
+        noun="organisation", queryset=Organisation.objects.all(), required=False
+    )
+    slug = serializers.CharField(max_length=100, validators=[slug_validator], required=False)
+    components = SlugReferenceField(
+        noun="component", aliases=True, many=True, queryset=Component.objects.all(), required=False
+    )
+    releases = SlugReferenceField(
+        noun="release", many=True, queryset=Release.objects.all(), required=False
+    )
+    tags = TagListField(required=False)
+    visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    license = serializers.ChoiceField(choices=License.choices, required=False)
+    body_html = serializers.CharField(read_only=True)
+    revision = serializers.IntegerField(read_only=True)
+    url = serializers.SerializerMethodField()
+    api_url = serializers.SerializerMethodField()
+    acknowledge_warnings = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Publish although the document has warnings.",
+    )
+
+    class Meta:
+        fields = [
+            "organisation",
+            "slug",
+            "title",
+            "summary",
+            "body",
+            "body_html",
+            "components",
+            "releases",
+            "tags",
+            "visibility",
+            "status",
+            "license",
+            "last_reviewed",
+            "revision",
+            "created",
+            "updated",
+            "url",
+            "api_url",
+            "acknowledge_warnings",
+        ]
+        read_only_fields = ["created", "updated"]
+        # The (organisation, slug) uniqueness is the write services' job (409 on a race);
+        # DRF's own validator would also make both fields required on every PATCH.
+        validators = []
+
+    def __init__(self, *args, omit=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"] = serializers.ChoiceField(
+            choices=self.Meta.model.STATUS_CHOICES, required=False
+        )
+        for name in omit:
+            self.fields.pop(name, None)
+
+    def get_url(self, document) -> str:
+        request = self.context.get("request")
+        url = document.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+    def get_api_url(self, document) -> str:
+        request = self.context.get("request")
+        url = document.get_api_url()
+        return request.build_absolute_uri(url) if request else url
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            for name in ("organisation", "slug"):
+                current = getattr(self.instance, name)
+                current = getattr(current, "slug", current)
+                given = attrs.get(name)
+                given = getattr(given, "slug", given)
+                if given is not None and given != current:
+                    raise ValidationError(
+                        {name: [f"cannot be changed (is '{current}'); adopt the document instead."]}
+                    )
+        return attrs
+
+
+class UpstreamSerializer(serializers.Serializer):
+    organisation = serializers.CharField()
+    slug = serializers.CharField()
+    revision = serializers.IntegerField()
+    license = serializers.CharField()
+    behind = serializers.BooleanField(
+        help_text="The original has newer revisions than the one adopted."
+    )
+
+
+class AdoptableSerializerMixin(serializers.Serializer):
+    """`upstream`: where an adopted document came from, and whether the original moved on."""
+
+    upstream = serializers.SerializerMethodField()
+
+    @extend_schema_field(UpstreamSerializer(allow_null=True))
+    def get_upstream(self, document):
+        if not document.has_upstream:
+            return None
+        latest = self.context.get("upstream_revisions", {}).get(
+            (document.upstream_organisation, document.upstream_slug)
+        )
+        return {
+            "organisation": document.upstream_organisation,
+            "slug": document.upstream_slug,
+            "revision": document.upstream_revision,
+            "license": document.upstream_license,
+            "behind": latest is not None and latest > (document.upstream_revision or 0),
+        }
+
+
+def replacement_defaults(model) -> dict:
+    """What a PUT that leaves a content field out sets it to: the field's default.
+
+    `status` and `visibility` are publication state rather than content: a PUT that leaves
+    them out keeps them, so a pipeline re-publishing files cannot unpublish by omission.
+    """
+    defaults = {}
+    for name in model.CONTENT_FIELDS:
+        if name in ("status", "visibility"):
+            continue
+        if name in model.RELATED_CONTENT or name == "tags":
+            defaults[name] = []
+            continue
+        field = model._meta.get_field(name)
+        defaults[name] = [] if field.many_to_many else field.get_default()
+    return defaults
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Revision
+        fields = ["number", "created", "author", "via", "message"]
+
+    def get_author(self, revision) -> str | None:
+        return revision.author.get_username() if revision.author else None
+
+
+class RevisionDetailSerializer(RevisionSerializer):
+    class Meta(RevisionSerializer.Meta):
+        fields = RevisionSerializer.Meta.fields + ["snapshot"]
+
+
+class PlainTextRenderer(renderers.BaseRenderer):
+    """`Accept: text/plain` for diffs: one unified diff of all fields."""
+
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, dict) and "changes" in data:
+            return "".join(data["changes"][name] for name in sorted(data["changes"]))
+        if isinstance(data, dict) and "error" in data:
+            return f"error {data['error']['status']}: {data['error']['detail']}\n"
+        return str(data)
+
+
+DIFF_RESPONSE = inline_serializer(
+    "Diff",
+    {
+        "from": serializers.IntegerField(),
+        "to": serializers.IntegerField(),
+        "changes": serializers.DictField(child=serializers.CharField()),
+    },
+)
+
+
+class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
+    """List, create, read, create-or-replace, update, archive; revisions and diffs."""
+
+    model = None  # set by subclasses
+    lookup_fields = ("organisation", "slug")
+    ordering_fields = ["title", "slug", "created", "updated"]
+    # Per-row relations every serializer reads; subclasses add their own.
+    select_related = ("organisation",)
+    prefetch_related = ("components", "releases", "tags")
+
+    def get_queryset(self):
+        # select_related/prefetch_related: the serializer reads the organisation slug, the
+        # component/release slugs and the tag names of every row; without them a list of N
+        # documents costs 4N queries.
+        queryset = self.model.objects.select_related(*self.select_related).prefetch_related(
+            *self.prefetch_related
+        )
+        return queryset.visible_to(self.access)
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "list":
+            kwargs["omit"] = self.get_serializer_class().DETAIL_ONLY
+        return super().get_serializer(*args, **kwargs)
+
+    def get_object(self):
+        queryset = self.get_queryset()
+        try:
+            return queryset.get(
+                organisation__slug=self.kwargs["organisation"], slug=self.kwargs["slug"]
+            )
+        except self.model.DoesNotExist:
+            raise Http404(
+                f"No {self.model.kind} '{self.kwargs['organisation']}/{self.kwargs['slug']}'."
+            ) from None
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def upstream_revisions(self, documents) -> dict:
+        """The current revisions of the (readable) originals of adopted documents, in one
+        query for a whole page."""
+        wanted = {
+            (d.upstream_organisation, d.upstream_slug)
+            for d in documents
+            if getattr(d, "has_upstream", False)
+        }
+        if not wanted:
+            return {}
+        match = Q()
+        for organisation, slug in wanted:
+            match |= Q(organisation__slug=organisation, slug=slug)
+        rows = (
+            self.model.objects.visible_to(self.access)
+            .filter(match)
+            .values_list("organisation__slug", "slug", "revision")
+        )
+        return {(org, slug): revision for org, slug, revision in rows}
+
+    def respond(self, document, status_code=status.HTTP_200_OK, headers=None):
+        context = self.get_serializer_context()
+        context["upstream_revisions"] = self.upstream_revisions([document])
+        data = self.get_serializer_class()(document, context=context).data
+        headers = {"ETag": etag(document.revision), **(headers or {})}
+        return Response(data, status=status_code, headers=headers)
+
+    def organisation_for_write(self, slug):
+        try:
+            organisation = Organisation.objects.get(slug=slug)
+        except Organisation.DoesNotExist:
+            raise Http404(f"No organisation '{slug}'.") from None
+        self.check_write(organisation)
+        return organisation
+
+    def validated(self, data, *, instance=None, partial=False):
+        serializer = self.get_serializer(instance, data=data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        attrs = dict(serializer.validated_data)
+        acknowledge = attrs.pop("acknowledge_warnings", False)
+        attrs.pop("organisation", None)
+        attrs.pop("slug", None)
+        return attrs, acknowledge
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        context = self.get_serializer_context()
+        context["upstream_revisions"] = self.upstream_revisions(page)
+        serializer = self.get_serializer_class()(
+            page, many=True, context=context, omit=self.get_serializer_class().DETAIL_ONLY
+        )
+        return self.get_paginated_response(serializer.data)
+
+    def retrieve(self, request, *args, **kwargs):
+        document = self.get_object()
+        if_none_match = parse_if_match(request.headers.get("If-None-Match"))
+        if if_none_match == "*" or (if_none_match and document.revision in if_none_match):
+            return Response(
+                status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(document.revision)}
+            )
+        return self.respond(document)
+
+    def create(self, request, *args, **kwargs):
+        if not isinstance(request.data, dict):
+            raise ValidationError("Send a JSON object.")
+        slug = request.data.get("organisation")
+        if slug is None and self.access.via_token:
+            slug = request.auth.organisation.slug  # a token acts for its organisation
+        if not isinstance(slug, str) or not slug:
+            raise ValidationError({"organisation": ["This field is required."]})
+        if not Organisation.objects.filter(slug=slug).exists():
+            choices = Organisation.objects.values_list("slug", flat=True)
+            raise ValidationError(
+                {"organisation": [f"unknown organisation '{slug}'" + did_you_mean(slug, choices)]}
+            )
+        organisation = self.organisation_for_write(slug)
+        if not request.data.get("slug"):
+            raise ValidationError({"slug": ["This field is required."]})
+        attrs, acknowledge = self.validated(request.data)
+        document = services.document_create(
+            model=self.model,
+            organisation=organisation,
+            slug=request.data["slug"],
+            data=attrs,
+            actor=services.Actor.of_request(request),
+            acknowledge_warnings=acknowledge,
+        )
+        return self.respond(
+            document,
+            status.HTTP_201_CREATED,
+            headers={"Location": self.request.build_absolute_uri(document.get_api_url())},
+        )
+
+    def update(self, request, *args, **kwargs):
+        """Create-or-replace (runbooks as code)."""
+        organisation = self.organisation_for_write(kwargs["organisation"])
+        if not isinstance(request.data, dict):
+            raise ValidationError("Send a JSON object.")
+        if_match = parse_if_match(request.headers.get("If-Match"))
+        existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
+        actor = services.Actor.of_request(request)
+        if existing is None:
+            if if_match is not None:
+                raise PreconditionFailed(
+                    None,
+                    f"If-Match was sent but '{organisation.slug}/{kwargs['slug']}' does not exist.",
+                )
+            attrs, acknowledge = self.validated({**request.data, "slug": kwargs["slug"]})
+            document = services.document_create(
+                model=self.model,
+                organisation=organisation,
+                slug=kwargs["slug"],
+                data=attrs,
+                actor=actor,
+                acknowledge_warnings=acknowledge,
+            )
+            return self.respond(
+                document,
+                status.HTTP_201_CREATED,
+                headers={"Location": self.request.build_absolute_uri(document.get_api_url())},
+            )
+        attrs, acknowledge = self.validated(request.data, instance=existing)
+        data = {**replacement_defaults(self.model), **attrs}
+        document, _changed = services.document_update(
+            document=existing,
+            data=data,
+            actor=actor,
+            if_match=if_match,
+            acknowledge_warnings=acknowledge,
+        )
+        return self.respond(document)
+
+    def partial_update(self, request, *args, **kwargs):
+        organisation = self.organisation_for_write(kwargs["organisation"])
+        existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
+        if existing is None:
+            raise Http404(f"No {self.model.kind} '{organisation.slug}/{kwargs['slug']}'.")
+        if not isinstance(request.data, dict):
+            raise ValidationError("Send a JSON object.")
+        attrs, acknowledge = self.validated(request.data, instance=existing, partial=True)
+        document, _changed = services.document_update(
+            document=existing,
+            data=attrs,
+            actor=services.Actor.of_request(request),
+            if_match=parse_if_match(request.headers.get("If-Match")),
+            acknowledge_warnings=acknowledge,
+        )
+        return self.respond(document)
+
+    def destroy(self, request, *args, **kwargs):
+        """Archives: content and history are kept, the URL keeps answering."""
+        organisation = self.organisation_for_write(kwargs["organisation"])
+        existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
+        if existing is None:
+            raise Http404(f"No {self.model.kind} '{organisation.slug}/{kwargs['slug']}'.")
+        document, _changed = services.document_archive(
+            document=existing,
+            actor=services.Actor.of_request(request),
+            if_match=parse_if_match(request.headers.get("If-Match")),
+        )
+        return self.respond(document)
+
+    # -- history --------------------------------------------------------------------------
+
+    def revision_queryset(self, document):
+        return Revision.objects.filter(
+            content_type=ContentType.objects.get_for_model(self.model), object_id=document.pk
+        ).select_related("author")  # author: the serializer reads the username of each
+
+    @extend_schema(responses=RevisionSerializer(many=True))
+    def revisions(self, request, *args, **kwargs):
+        document = self.get_object()
+        page = self.paginate_queryset(self.revision_queryset(document).order_by("-number"))
+        return self.get_paginated_response(RevisionSerializer(page, many=True).data)
+
+    @extend_schema(responses=RevisionDetailSerializer)
+    def revision(self, request, *args, number=None, **kwargs):
+        document = self.get_object()
+        revision = self.revision_queryset(document).filter(number=number).first()
+        if revision is None:
+            raise Http404(f"No revision {number} of '{document}'; it has 1 to {document.revision}.")
+        return Response(RevisionDetailSerializer(revision).data)
+
+    def _revision_number(self, name, default, document):
+        raw = self.request.query_params.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= document.revision:
+            raise ValidationError(
+                {
+                    name: [
+                        f"'{raw}' is no revision of this document; it has 1 to {document.revision}."
+                    ]
+                }
+            )
+        return int(raw)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.INT, description="default: the one before `to`"),
+            OpenApiParameter("to", OpenApiTypes.INT, description="default: the current revision"),
+        ],
+        responses={200: DIFF_RESPONSE, (200, "text/plain"): OpenApiTypes.STR},
+    )
+    def diff(self, request, *args, **kwargs):
+        document = self.get_object()
+        to = self._revision_number("to", document.revision, document)
+        start = self._revision_number("from", max(to - 1, 1), document)
+        snapshots = dict(
+            self.revision_queryset(document)
+            .filter(number__in={start, to})
+            .values_list("number", "snapshot")
+        )
+        changes = diff_snapshots(
+            snapshots[start], snapshots[to], old_label=f"r{start}", new_label=f"r{to}"
+        )
+        return Response({"from": start, "to": to, "changes": changes})
+
+    # -- reuse across organisations -------------------------------------------------------
+
+    @extend_schema(
+        request=inline_serializer(
+            "Adopt",
+            {
+                "organisation": serializers.CharField(required=False),
+                "slug": serializers.CharField(required=False),
+            },
+        ),
+    )
+    def adopt(self, request, *args, **kwargs):
+        source = self.get_object()
+        data = request.data if isinstance(request.data, dict) else {}
+        slug = data.get("organisation")
+        if slug is None and self.access.via_token:
+            slug = request.auth.organisation.slug
+        if not isinstance(slug, str) or not slug:
+            raise ValidationError({"organisation": ["This field is required."]})
+        if not Organisation.objects.filter(slug=slug).exists():
+            raise ValidationError({"organisation": [f"unknown organisation '{slug}'."]})
+        organisation = self.organisation_for_write(slug)
+        new_slug = data.get("slug") or source.slug
+        try:
+            slug_validator(new_slug)
+        except DjangoValidationError as exc:
+            raise ValidationError({"slug": exc.messages}) from None
+        document = services.document_adopt(
+            source=source,
+            organisation=organisation,
+            slug=new_slug,
+            actor=services.Actor.of_request(request),
+        )
+        return self.respond(
+            document,
+            status.HTTP_201_CREATED,
+            headers={"Location": self.request.build_absolute_uri(document.get_api_url())},
+        )
+
+    @extend_schema(responses=DIFF_RESPONSE)
+    def upstream_diff(self, request, *args, **kwargs):
+        document = self.get_object()
+        if not document.has_upstream:
+            raise Http404(f"'{document}' was not adopted from another document.")
+        original = (
+            self.model.objects.visible_to(self.access)
+            .filter(organisation__slug=document.upstream_organisation, slug=document.upstream_slug)
+            .first()
+        )
+        if original is None:
+            raise Http404("The original document no longer exists or is not visible to you.")
+        adopted = self.revision_queryset(original).filter(number=document.upstream_revision).first()
+        before = adopted.snapshot if adopted else {}
+        changes = diff_snapshots(
+            before,
+            snapshot(original),
+            old_label=f"{original}@r{document.upstream_revision}",
+            new_label=f"{original}@r{original.revision}",
+        )
+        return Response(
+            {"from": document.upstream_revision, "to": original.revision, "changes": changes}
+        )
+
+
+def document_urlpatterns(prefix: str, viewset, *, adoptable: bool = False):
+    """The URL patterns of one document kind, addressed by organisation and slug (DRF's
+    routers take one lookup value)."""
+    name = viewset.model.kind
+    detail = f"{prefix}/<slug:organisation>/<slug:slug>/"
+    patterns = [
+        path(
+            f"{prefix}/",
+            viewset.as_view({"get": "list", "post": "create"}),
+            name=f"{name}-list",
+        ),
+        path(
+            detail,
+            viewset.as_view(
+                {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+            ),
+            name=f"{name}-detail",
+        ),
+        path(
+            f"{detail}revisions/",
+            viewset.as_view({"get": "revisions"}),
+            name=f"{name}-revisions",
+        ),
+        path(
+            f"{detail}revisions/<int:number>/",
+            viewset.as_view({"get": "revision"}),
+            name=f"{name}-revision",
+        ),
+        path(
+            f"{detail}diff/",
+            viewset.as_view(
+                {"get": "diff"},
+                renderer_classes=[renderers.JSONRenderer, PlainTextRenderer],
+            ),
+            name=f"{name}-diff",
+        ),
+    ]
+    if adoptable:
+        patterns += [
+            path(f"{detail}adopt/", viewset.as_view({"post": "adopt"}), name=f"{name}-adopt"),
+            path(
+                f"{detail}upstream-diff/",
+                viewset.as_view({"get": "upstream_diff"}),
+                name=f"{name}-upstream-diff",
+            ),
+        ]
+    return patterns

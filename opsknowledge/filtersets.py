@@ -1,0 +1,65 @@
+"""The FilterSet every document kind starts from. Related objects are filtered by slug;
+an unknown catalogue slug is a 400 naming the closest valid one (the catalogue is public),
+while tags are matched without validation, as the tag table is shared by all organisations
+and must not tell anyone which tags exist."""
+
+import django_filters
+from django.db.models import Q
+from rest_framework.exceptions import ValidationError
+
+from .api.fields import did_you_mean
+from .models import Component, Organisation, Release, Visibility
+
+
+def catalogue_object(model, field: str, value: str, *, aliases=False):
+    value = value.strip()
+    found = model.objects.filter(slug=value).first()
+    if found is None and aliases:
+        found = model.objects.lookup(value)
+    if found is None:
+        noun = model._meta.verbose_name
+        choices = model.objects.values_list("slug", flat=True)
+        raise ValidationError({field: [f"unknown {noun} '{value}'" + did_you_mean(value, choices)]})
+    return found
+
+
+class DocumentFilterSet(django_filters.FilterSet):
+    organisation = django_filters.CharFilter(method="filter_organisation")
+    component = django_filters.CharFilter(
+        method="filter_component", help_text="component slug or alias; includes its children"
+    )
+    release = django_filters.CharFilter(method="filter_release")
+    tag = django_filters.CharFilter(method="filter_tag")
+    status = django_filters.CharFilter(method="filter_status")
+    visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
+    updated_since = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
+    q = django_filters.CharFilter(method="filter_text", help_text="words in title, summary or body")
+
+    def filter_organisation(self, queryset, name, value):
+        return queryset.filter(organisation=catalogue_object(Organisation, name, value))
+
+    def filter_component(self, queryset, name, value):
+        component = catalogue_object(Component, name, value, aliases=True)
+        ids = Component.objects.with_descendants([component])
+        return queryset.filter(components__in=ids).distinct()
+
+    def filter_release(self, queryset, name, value):
+        return queryset.filter(releases=catalogue_object(Release, name, value))
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(tags__name=value.strip().lower()).distinct()
+
+    def filter_status(self, queryset, name, value):
+        valid = [choice for choice, _label in queryset.model.STATUS_CHOICES]
+        if value not in valid:
+            raise ValidationError(
+                {name: [f"'{value}' is not a status; valid: {', '.join(valid)}."]}
+            )
+        return queryset.filter(status=value)
+
+    def filter_text(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
+            )
+        return queryset
