@@ -44,7 +44,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, startup_timeout=30):
+def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1):
     """Serve the project with gunicorn on a free loopback port; yields the base URL."""
     port = free_port()
     process = subprocess.Popen(
@@ -56,7 +56,9 @@ def gunicorn(env: dict, startup_timeout=30):
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "1",
+            str(workers),
+            "--threads",
+            str(threads),
             "--timeout",
             "30",
         ],
@@ -95,3 +97,51 @@ def http_get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+@contextlib.contextmanager
+def scratch_database(tmp_path):
+    """A fresh, empty database of the kind the suite runs on (DATABASE_URL): an SQLite file,
+    or a new database on the same PostgreSQL server, dropped afterwards. For tests that run
+    the project in other processes, which cannot see the test run's own transactions."""
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_URL", "sqlite:///:memory:")
+    config = dj_database_url.parse(url)
+    if "sqlite" in config["ENGINE"]:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"opsknowledge_scratch_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    admin = psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"],
+        password=config["PASSWORD"] or None,
+        dbname=config["NAME"],
+        autocommit=True,
+    )
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = url.rsplit("/", 1)[0]
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None):
+    """One JSON request; returns (status, headers, parsed JSON or None)."""
+    import json
+
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, head, raw = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, head, raw = error.code, dict(error.headers), error.read()
+    return status, head, json.loads(raw) if raw else None

@@ -115,6 +115,10 @@ class DocumentSerializer(serializers.ModelSerializer):
         self.fields["status"] = serializers.ChoiceField(
             choices=self.Meta.model.STATUS_CHOICES, required=False
         )
+        for name in self.Meta.model.MARKDOWN_FIELDS:
+            if name in self.fields:
+                # Markdown is stored exactly as sent, so exports and re-imports round-trip.
+                self.fields[name].trim_whitespace = False
         for name in omit:
             self.fields.pop(name, None)
 

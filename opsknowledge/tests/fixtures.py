@@ -34,3 +34,9 @@ def token_client():
 @pytest.fixture
 def demo(db):
     call_command("load_demo", stderr=io.StringIO())
+
+
+@pytest.fixture
+def catalogue(db):
+    """The demo catalogue (organisations, SCS components, releases r0-r7), no documents."""
+    call_command("load_demo", "--catalogue-only", stderr=io.StringIO())

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from opsknowledge.models import Component, Membership, Organisation, Release
+from opsknowledge.models import Component, Membership, Organisation, Release, Revision
+from runbooks.models import Practice, Runbook
 
 pytestmark = pytest.mark.django_db
 
@@ -46,15 +47,24 @@ def test_create_organisation_refuses_bad_slugs():
         run("create_organisation", "Bad Slug", "--name", "x")
 
 
-def test_load_demo_is_idempotent():
-    run("load_demo")
-    counts = (Organisation.objects.count(), Component.objects.count(), Release.objects.count())
-    run("load_demo")
-    assert (
+def demo_counts():
+    return (
         Organisation.objects.count(),
         Component.objects.count(),
         Release.objects.count(),
-    ) == counts
+        Runbook.objects.count(),
+        Practice.objects.count(),
+        Revision.objects.count(),
+    )
+
+
+def test_load_demo_is_idempotent():
+    run("load_demo")
+    counts = demo_counts()
+    assert counts[3:] == (6, 2, 8)  # 5 runbooks + 1 adopted copy, 2 practices, 1 revision each
+    _, summary = run("load_demo")
+    assert demo_counts() == counts
+    assert "7 unchanged" in summary
     chain = [(r.slug, r.version, str(r.released_on)) for r in Release.objects.in_upgrade_order()]
     assert chain == [
         ("r0", "v1.0.0", "2021-07-15"),
@@ -67,3 +77,16 @@ def test_load_demo_is_idempotent():
         ("r7", "8.0.0", "2024-09-11"),
     ]
     assert Component.objects.get(slug="cluster-api").parent.slug == "kubernetes"
+
+
+def test_demo_documents_are_ours_and_complete():
+    run("load_demo")
+    upgrade = Runbook.objects.get(slug="upgrade-r3-to-r4")
+    assert (upgrade.upgrade_from.slug, upgrade.upgrade_to.slug) == ("r3", "r4")
+    ceph = Runbook.objects.get(organisation__slug="scs", slug="ceph-osd-nearfull")
+    assert ceph.get_related_content("alerts") == ["CephOSDFull", "CephOSDNearFull"]
+    for runbook in Runbook.objects.filter(upstream_slug=""):
+        for section in ("Meaning", "Impact", "Diagnosis", "Mitigation"):
+            assert f">{section}</h2>" in runbook.body_html, (runbook.slug, section)
+    adopted = Runbook.objects.get(organisation__slug="alpenwolke", slug="ceph-osd-nearfull")
+    assert adopted.upstream_organisation == "scs"

@@ -12,9 +12,19 @@ KINDS = {"runbook": "runbooks.Runbook", "practice": "runbooks.Practice"}
 class Command(BaseCommand):
     help = "Load the demo catalogue and documents. Safe to run again: nothing is duplicated."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--catalogue-only",
+            action="store_true",
+            help="organisations, components and releases, but no documents",
+        )
+
     @transaction.atomic
-    def handle(self, **options):
+    def handle(self, catalogue_only=False, **options):
         self.load_catalogue()
+        if catalogue_only:
+            self.stderr.write("Demo catalogue loaded.")
+            return
         outcomes = self.load_documents()
         self.stderr.write(
             f"Demo content: {len(demo.ORGANISATIONS)} organisations, "
