@@ -1,0 +1,231 @@
+from django.db import models
+
+from opsknowledge.models.documents import Document, Status
+
+from . import checks
+
+
+class Severity(models.TextChoices):
+    SEV1 = "sev1", "SEV1 (critical: a whole service down for many customers)"
+    SEV2 = "sev2", "SEV2 (major: a service degraded for many, or down for some)"
+    SEV3 = "sev3", "SEV3 (minor: limited impact, workaround available)"
+    SEV4 = "sev4", "SEV4 (low: no customer impact)"
+
+
+class FailureReport(Document):
+    """A blameless postmortem or public root-cause analysis."""
+
+    kind = "incident"
+    SERIALIZER = "incidents.api.serializers.FailureReportSerializer"
+    STATUS_CHOICES = Status.choices
+    SECTIONS = (
+        "impact",
+        "trigger",
+        "root_cause",
+        "resolution",
+        "contributing_factors",
+        "lessons_learned",
+    )
+    MARKDOWN_FIELDS = Document.MARKDOWN_FIELDS + SECTIONS
+    RELATED_CONTENT = ("timeline", "action_items", "runbooks")
+    CONTENT_FIELDS = (
+        Document.CONTENT_FIELDS
+        + (
+            "severity",
+            "started_at",
+            "detected_at",
+            "resolved_at",
+            "stated_time_to_detect",
+            "stated_time_to_resolve",
+            "attendees",
+        )
+        + SECTIONS
+        + RELATED_CONTENT
+    )
+
+    severity = models.CharField(max_length=8, choices=Severity.choices, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    detected_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Durations the report states (e.g. a "Stats" section), used when timestamps are missing.
+    stated_time_to_detect = models.PositiveIntegerField(null=True, blank=True)
+    stated_time_to_resolve = models.PositiveIntegerField(null=True, blank=True)
+    attendees = models.JSONField(default=list, blank=True)
+    impact = models.TextField(blank=True)
+    impact_html = models.TextField(blank=True, editable=False)
+    trigger = models.TextField(blank=True)
+    trigger_html = models.TextField(blank=True, editable=False)
+    root_cause = models.TextField(blank=True)
+    root_cause_html = models.TextField(blank=True, editable=False)
+    resolution = models.TextField(blank=True)
+    resolution_html = models.TextField(blank=True, editable=False)
+    contributing_factors = models.TextField(blank=True)
+    contributing_factors_html = models.TextField(blank=True, editable=False)
+    lessons_learned = models.TextField(blank=True)
+    lessons_learned_html = models.TextField(blank=True, editable=False)
+    # Blameless-language and redaction findings, recomputed on every write.
+    warnings = models.JSONField(default=list, blank=True, editable=False)
+
+    linked_runbooks = models.ManyToManyField(
+        "runbooks.Runbook", through="RunbookLink", related_name="failure_reports", blank=True
+    )
+
+    class Meta(Document.Meta):
+        verbose_name = "failure report"
+
+    def get_absolute_url(self):
+        from django.urls import reverse
+
+        return reverse("incident-page", kwargs=self.url_kwargs())
+
+    @property
+    def time_to_detect(self) -> int | None:
+        if self.started_at and self.detected_at:
+            return int((self.detected_at - self.started_at).total_seconds())
+        return self.stated_time_to_detect
+
+    @property
+    def time_to_resolve(self) -> int | None:
+        if self.started_at and self.resolved_at:
+            return int((self.resolved_at - self.started_at).total_seconds())
+        return self.stated_time_to_resolve
+
+    # -- related content (timeline, action items, runbook links) -------------------------
+
+    def get_related_content(self, name):
+        if name == "timeline":
+            return [
+                {"at": entry.at, "at_text": entry.at_text, "text": entry.text}
+                for entry in self.timeline.all()
+            ]
+        if name == "action_items":
+            return [
+                {
+                    "title": item.title,
+                    "status": item.status,
+                    "owner": item.owner,
+                    "due": item.due,
+                    "url": item.url,
+                }
+                for item in self.action_items.all()
+            ]
+        if name == "runbooks":
+            return [
+                {"runbook": link.runbook, "relation": link.relation}
+                for link in self.runbook_links.all()
+            ]
+        return super().get_related_content(name)
+
+    def set_related_content(self, name, value):
+        if name == "timeline":
+            self.timeline.all().delete()
+            TimelineEntry.objects.bulk_create(
+                TimelineEntry(report=self, position=n, **entry) for n, entry in enumerate(value)
+            )
+        elif name == "action_items":
+            self.action_items.all().delete()
+            ActionItem.objects.bulk_create(
+                ActionItem(report=self, position=n, **item) for n, item in enumerate(value)
+            )
+        elif name == "runbooks":
+            self.runbook_links.all().delete()
+            RunbookLink.objects.bulk_create(
+                RunbookLink(report=self, runbook=link["runbook"], relation=link["relation"])
+                for link in value
+            )
+        else:
+            super().set_related_content(name, value)
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def checked_text(self) -> dict[str, str]:
+        """The text the blameless and redaction checks read, by field name."""
+        text = {name: getattr(self, name) for name in ("title", "summary", "body", *self.SECTIONS)}
+        for n, entry in enumerate(self.timeline.all()):
+            text[f"timeline.{n}.text"] = entry.text
+        for n, item in enumerate(self.action_items.all()):
+            text[f"action_items.{n}.title"] = item.title
+        return text
+
+    def people(self) -> list[str]:
+        owners = [item.owner for item in self.action_items.all() if item.owner]
+        return sorted({*self.attendees, *owners})
+
+    def compute_warnings(self) -> list[dict]:
+        text = self.checked_text()
+        findings = checks.blameless_findings(text, self.people())
+        if self.visibility in ("public", "community"):
+            findings += checks.redaction_findings(text)
+        return findings
+
+    def publication_warnings(self) -> list[dict]:
+        return self.compute_warnings()
+
+    def derived_columns(self) -> dict:
+        return {"warnings": self.compute_warnings()}
+
+
+class TimelineEntry(models.Model):
+    report = models.ForeignKey(FailureReport, on_delete=models.CASCADE, related_name="timeline")
+    position = models.PositiveIntegerField()
+    at = models.DateTimeField(null=True, blank=True)
+    # The time as written when it could not be read as a time ("--:--", "10:45~").
+    at_text = models.CharField(max_length=100, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["report", "position"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self):
+        return f"{self.at or self.at_text}: {self.text[:60]}"
+
+
+class ActionItem(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+    report = models.ForeignKey(FailureReport, on_delete=models.CASCADE, related_name="action_items")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    owner = models.CharField(max_length=200, blank=True)
+    due = models.DateField(null=True, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["report", "position"]
+
+    def __str__(self):
+        return self.title
+
+
+class RunbookLink(models.Model):
+    class Relation(models.TextChoices):
+        USED = "used", "Used during the incident"
+        CREATED = "created", "Created after the incident"
+        UPDATED = "updated", "Updated after the incident"
+
+    report = models.ForeignKey(
+        FailureReport, on_delete=models.CASCADE, related_name="runbook_links"
+    )
+    runbook = models.ForeignKey(
+        "runbooks.Runbook", on_delete=models.CASCADE, related_name="report_links"
+    )
+    relation = models.CharField(max_length=16, choices=Relation.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "runbook", "relation"], name="one_link_per_relation"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.report} {self.relation} {self.runbook}"

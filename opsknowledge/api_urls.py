@@ -11,6 +11,7 @@ app_name = "api"
 urlpatterns = [
     path("v1/", include("opsknowledge.api.urls")),
     path("v1/", include("runbooks.api.urls")),
+    path("v1/", include("incidents.api.urls")),
     path("v1/me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

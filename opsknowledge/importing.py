@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.module_loading import import_string
 from rest_framework.exceptions import APIException, ValidationError
@@ -162,3 +163,69 @@ def import_document(*, model, organisation, slug: str, fields: dict, actor, dry_
     if dry_run:
         transaction.set_rollback(True)
     return outcome, document
+
+
+class ImportCommand(BaseCommand):
+    """The shape every importer command shares (API.md "Management commands"): acts as the
+    instance's operator, needs an existing organisation, `--visibility` (default
+    organisation: nothing becomes public by accident), `--status` (default published),
+    `--dry-run`, a progress line every PROGRESS_EVERY files and a summary; exit 1 when any
+    file failed.
+
+    Subclasses implement `sources(options)` (yielding (name, path) pairs) and
+    `import_one(name, path, options)` returning (outcome, note); raising ImportFailure
+    marks the file failed, returning ("skipped", reason) skips it deliberately.
+    """
+
+    PROGRESS_EVERY = 25
+    status_choices = ("draft", "published")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--organisation", required=True, help="publishing organisation slug")
+        parser.add_argument(
+            "--visibility", choices=["public", "community", "organisation"], default="organisation"
+        )
+        parser.add_argument("--status", choices=self.status_choices, default="published")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="do everything but write; print the summary"
+        )
+
+    def handle(self, *args, **options):
+        from .models import Organisation
+
+        try:
+            options["organisation"] = Organisation.objects.get(slug=options["organisation"])
+        except Organisation.DoesNotExist:
+            raise CommandError(
+                f"No organisation '{options['organisation']}'; create it with create_organisation."
+            ) from None
+        options["actor"] = services.Actor.operator()
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+        sources = list(self.sources(options))
+        for index, (name, path) in enumerate(sources, start=1):
+            try:
+                outcome, note = self.import_one(name, path, options)
+            except ImportFailure as failure:
+                outcome, note = "failed", str(failure)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            if outcome in ("failed", "skipped") or note:
+                stream = self.stderr if outcome == "failed" else self.stdout
+                stream.write(f"{outcome}: {name}: {note}")
+            if index % self.PROGRESS_EVERY == 0:
+                self.stdout.write(f"... {index}/{len(sources)} files")
+        counts.update(self.finish(options))
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+        prefix = "Dry run, nothing written: " if options["dry_run"] else ""
+        self.stdout.write(f"{prefix}{len(sources)} files: {summary}.")
+        if counts["failed"]:
+            raise CommandError(f"{counts['failed']} file(s) failed; see above.")
+
+    def sources(self, options):
+        raise NotImplementedError
+
+    def import_one(self, name, path, options):
+        raise NotImplementedError
+
+    def finish(self, options) -> dict:
+        """Work after all files (e.g. pruning); returns more summary counts."""
+        return {}

@@ -20,6 +20,8 @@ def snapshot_value(value):
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, models.Model):
+        if hasattr(value, "reference"):
+            return value.reference()  # a document: "organisation/slug"
         return getattr(value, "slug", None) or str(value)
     if isinstance(value, dict):
         return {key: snapshot_value(item) for key, item in value.items()}

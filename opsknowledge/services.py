@@ -79,6 +79,14 @@ def _columns(model, data: dict) -> dict:
     return columns
 
 
+def _store_derived(document):
+    derived = document.derived_columns()
+    if derived:
+        type(document).objects.filter(pk=document.pk).update(**derived)
+        for name, value in derived.items():
+            setattr(document, name, value)
+
+
 def _publishes(before: dict | None, after: dict) -> bool:
     """Does this write make the document reach more readers as a published document?"""
     if after["status"] != Status.PUBLISHED:
@@ -93,15 +101,16 @@ def _check_warnings(document, before, after, acknowledge: bool):
         return
     warnings = document.publication_warnings()
     if warnings:
-        raise ValidationError(
+        error = ValidationError(
             {
                 "acknowledge_warnings": [
                     f"This document has {len(warnings)} warning(s); publishing it needs "
                     '"acknowledge_warnings": true in the same request.'
-                ],
-                "warnings": warnings,
+                ]
             }
         )
+        error.extra = {"warnings": warnings}  # the error body lists them (API.md)
+        raise error
 
 
 def _record(document, number: int, content: dict, actor: Actor, message: str):
@@ -140,6 +149,7 @@ def document_create(
             f"'{organisation.slug}/{slug}' already exists; PUT to its URL to replace it."
         ) from None
     document.apply_relations(data)
+    _store_derived(document)
     content = snapshot(document)
     _check_warnings(document, None, content, acknowledge_warnings)
     _record(document, 1, content, actor, message or "Created")
@@ -198,6 +208,7 @@ def document_update(
             setattr(current, attname, value)
         current.revision, current.updated = expected + 1, updated
         current.apply_relations(data)
+        _store_derived(current)
         after = snapshot(current)
         _check_warnings(current, before, after, acknowledge_warnings)
         _record(current, expected + 1, after, actor, message or "Updated")

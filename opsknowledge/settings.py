@@ -215,7 +215,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "opsknowledge.api.filters.StrictOrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "opsknowledge.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "opsknowledge.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
@@ -235,6 +235,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; name each choice set so the schema stays stable.
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "opsknowledge.models.documents.DOCUMENT_STATUS_CHOICES",
+        "ReportStatusEnum": "opsknowledge.models.documents.Status",
+        "ActionItemStatusEnum": "incidents.models.ActionItem.Status",
+        "AlertSeverityEnum": "runbooks.models.Severity",
+        "ReportSeverityEnum": "incidents.models.Severity",
+    },
 }
 
 LOGGING = {

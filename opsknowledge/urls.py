@@ -10,6 +10,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
     path("", include("runbooks.urls")),
+    path("", include("incidents.urls")),
+    path("feeds/", include("opsknowledge.feeds")),
 ]
 
 handler400 = errors.handler400

@@ -42,4 +42,9 @@ class DocumentPageView(TemplateView):
         )
         context["document"] = document
         context["kind"] = self.model._meta.verbose_name
+        context["sections"] = [
+            (document._meta.get_field(name).verbose_name, getattr(document, f"{name}_html"))
+            for name in getattr(self.model, "SECTIONS", ())
+            if getattr(document, name)
+        ]
         return context

@@ -110,7 +110,20 @@ class DocumentSerializer(serializers.ModelSerializer):
         # DRF's own validator would also make both fields required on every PATCH.
         validators = []
 
-    def __init__(self, *args, omit=(), **kwargs):
+    @classmethod
+    def list_variant(cls):
+        """This serializer without the DETAIL_ONLY fields: list items (its own class, so the
+        OpenAPI schema names it apart, e.g. RunbookListItem)."""
+        if "_list_variant" not in cls.__dict__:
+            fields = [name for name in cls.Meta.fields if name not in cls.DETAIL_ONLY]
+            meta = type("Meta", (cls.Meta,), {"fields": fields})
+            name = cls.__name__.removesuffix("Serializer") + "ListItemSerializer"
+            attrs = {"Meta": meta, "__module__": cls.__module__}
+            attrs.update(dict.fromkeys(cls.DETAIL_ONLY))  # None removes a declared field
+            cls._list_variant = type(name, (cls,), attrs)
+        return cls._list_variant
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"] = serializers.ChoiceField(
             choices=self.Meta.model.STATUS_CHOICES, required=False
@@ -119,8 +132,6 @@ class DocumentSerializer(serializers.ModelSerializer):
             if name in self.fields:
                 # Markdown is stored exactly as sent, so exports and re-imports round-trip.
                 self.fields[name].trim_whitespace = False
-        for name in omit:
-            self.fields.pop(name, None)
 
     def get_url(self, document) -> str:
         request = self.context.get("request")
@@ -255,10 +266,10 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         )
         return queryset.visible_to(self.access)
 
-    def get_serializer(self, *args, **kwargs):
+    def get_serializer_class(self):
         if self.action == "list":
-            kwargs["omit"] = self.get_serializer_class().DETAIL_ONLY
-        return super().get_serializer(*args, **kwargs)
+            return self.serializer_class.list_variant()
+        return self.serializer_class
 
     def get_object(self):
         queryset = self.get_queryset()
@@ -293,9 +304,19 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         )
         return {(org, slug): revision for org, slug, revision in rows}
 
-    def respond(self, document, status_code=status.HTTP_200_OK, headers=None):
+    def extra_context(self, documents) -> dict:
+        """Serializer context computed once for a page of documents (no per-row queries);
+        kinds add their own."""
+        return {}
+
+    def page_context(self, documents) -> dict:
         context = self.get_serializer_context()
-        context["upstream_revisions"] = self.upstream_revisions([document])
+        context["upstream_revisions"] = self.upstream_revisions(documents)
+        context.update(self.extra_context(documents))
+        return context
+
+    def respond(self, document, status_code=status.HTTP_200_OK, headers=None):
+        context = self.page_context([document])
         data = self.get_serializer_class()(document, context=context).data
         headers = {"ETag": etag(document.revision), **(headers or {})}
         return Response(data, status=status_code, headers=headers)
@@ -322,11 +343,8 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        context = self.get_serializer_context()
-        context["upstream_revisions"] = self.upstream_revisions(page)
-        serializer = self.get_serializer_class()(
-            page, many=True, context=context, omit=self.get_serializer_class().DETAIL_ONLY
-        )
+        context = self.page_context(page)
+        serializer = self.get_serializer_class()(page, many=True, context=context)
         return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request, *args, **kwargs):

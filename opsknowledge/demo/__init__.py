@@ -76,6 +76,8 @@ DOCUMENTS = [
     ("runbooks/nova-compute-down.md", "runbook", "alpenwolke"),
     ("practices/ceph-capacity-planning.md", "practice", "scs"),
     ("practices/maintenance-windows.md", "practice", "northbridge"),
+    ("incidents/ceph-full-during-r4-upgrade.md", "incident", "alpenwolke"),
+    ("incidents/keystone-certificate-expiry.md", "incident", "northbridge"),
 ]
 
 # (kind, original organisation, slug, adopting organisation): reuse across providers.

@@ -22,6 +22,12 @@ class Status(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# Runbooks and practices; failure reports use every Status (they add in_review).
+DOCUMENT_STATUS_CHOICES = [
+    (s.value, s.label) for s in (Status.DRAFT, Status.PUBLISHED, Status.ARCHIVED)
+]
+
+
 class License(models.TextChoices):
     """SPDX ids offered for documents; adoption is refused for those forbidding derivatives."""
 
@@ -48,7 +54,7 @@ class Document(models.Model):
     VISIBILITY_COMMUNITY = Visibility.COMMUNITY
     # Statuses readable beyond the publishing organisation; everything else is members-only.
     READABLE_STATUSES = (Status.PUBLISHED, Status.ARCHIVED)
-    STATUS_CHOICES = [(s.value, s.label) for s in (Status.DRAFT, Status.PUBLISHED, Status.ARCHIVED)]
+    STATUS_CHOICES = DOCUMENT_STATUS_CHOICES
     # Fields whose change makes a new revision; subclasses extend it. The snapshot of a
     # revision holds exactly these.
     CONTENT_FIELDS = (
@@ -152,6 +158,14 @@ class Document(models.Model):
 
     def set_related_content(self, name, value):
         raise NotImplementedError(name)
+
+    def derived_columns(self) -> dict:
+        """Columns computed from the content after a write (e.g. a report's warnings)."""
+        return {}
+
+    def reference(self) -> str:
+        """How other documents refer to this one: "organisation/slug"."""
+        return f"{self.organisation.slug}/{self.slug}"
 
     def publication_warnings(self) -> list[dict]:
         """Findings that must be acknowledged before this document is published (failure

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from incidents.models import FailureReport
 from opsknowledge.models import Component, Membership, Organisation, Release, Revision
 from runbooks.models import Practice, Runbook
 
@@ -54,6 +55,7 @@ def demo_counts():
         Release.objects.count(),
         Runbook.objects.count(),
         Practice.objects.count(),
+        FailureReport.objects.count(),
         Revision.objects.count(),
     )
 
@@ -61,10 +63,11 @@ def demo_counts():
 def test_load_demo_is_idempotent():
     run("load_demo")
     counts = demo_counts()
-    assert counts[3:] == (6, 2, 8)  # 5 runbooks + 1 adopted copy, 2 practices, 1 revision each
+    # 5 runbooks + 1 adopted copy, 2 practices, 2 failure reports, 1 revision each
+    assert counts[3:] == (6, 2, 2, 10)
     _, summary = run("load_demo")
     assert demo_counts() == counts
-    assert "7 unchanged" in summary
+    assert "9 unchanged" in summary
     chain = [(r.slug, r.version, str(r.released_on)) for r in Release.objects.in_upgrade_order()]
     assert chain == [
         ("r0", "v1.0.0", "2021-07-15"),
@@ -90,3 +93,10 @@ def test_demo_documents_are_ours_and_complete():
             assert f">{section}</h2>" in runbook.body_html, (runbook.slug, section)
     adopted = Runbook.objects.get(organisation__slug="alpenwolke", slug="ceph-osd-nearfull")
     assert adopted.upstream_organisation == "scs"
+    report = FailureReport.objects.get(slug="ceph-full-during-r4-upgrade")
+    assert report.time_to_detect == 180 and report.time_to_resolve == 47 * 60
+    assert [link.runbook.slug for link in report.runbook_links.all()] == [
+        "ceph-osd-nearfull",
+        "upgrade-r3-to-r4",
+    ]
+    assert report.warnings == []

@@ -1,10 +1,12 @@
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsknowledge.api.documents import AdoptableSerializerMixin, DocumentSerializer
 from opsknowledge.api.fields import SlugReferenceField
-from opsknowledge.models import Release
+from opsknowledge.models import Release, Status
+from opsknowledge.permissions import Access
 
 from ..models import Practice, Runbook, Severity
 
@@ -29,8 +31,25 @@ class AlertNamesField(serializers.ListField):
         return sorted(alert.name for alert in value.all())
 
 
+class IncidentBriefSerializer(serializers.Serializer):
+    organisation = serializers.CharField(source="organisation.slug")
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    severity = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    api_url = serializers.SerializerMethodField()
+
+    def get_api_url(self, report) -> str:
+        request = self.context.get("request")
+        url = report.get_api_url()
+        return request.build_absolute_uri(url) if request else url
+
+
 class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
+    DETAIL_ONLY = DocumentSerializer.DETAIL_ONLY + ("incidents",)
+
     alerts = AlertNamesField(required=False)
+    incidents = serializers.SerializerMethodField()
     severity = serializers.ChoiceField(choices=[("", "none")] + Severity.choices, required=False)
     upgrade_from = SlugReferenceField(
         noun="release", queryset=Release.objects.all(), required=False, allow_null=True
@@ -47,7 +66,23 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
             "upgrade_from",
             "upgrade_to",
             "upstream",
+            "incidents",
         ]
+
+    @extend_schema_field(IncidentBriefSerializer(many=True))
+    def get_incidents(self, runbook):
+        """The published failure reports that link this runbook and the reader may see."""
+        from incidents.models import FailureReport
+
+        request = self.context.get("request")
+        reports = (
+            FailureReport.objects.visible_to(Access.of(request) if request else None)
+            .filter(status=Status.PUBLISHED, runbook_links__runbook=runbook)
+            .select_related("organisation")
+            .distinct()
+            .order_by("-started_at", "slug")
+        )
+        return IncidentBriefSerializer(reports, many=True, context=self.context).data
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

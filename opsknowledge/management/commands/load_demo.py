@@ -6,7 +6,11 @@ from opsknowledge import demo, services
 from opsknowledge.importing import ImportFailure, import_document, read_markdown
 from opsknowledge.models import Component, Organisation, Release
 
-KINDS = {"runbook": "runbooks.Runbook", "practice": "runbooks.Practice"}
+KINDS = {
+    "runbook": "runbooks.Runbook",
+    "practice": "runbooks.Practice",
+    "incident": "incidents.FailureReport",
+}
 
 
 class Command(BaseCommand):

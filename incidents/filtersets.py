@@ -1,0 +1,36 @@
+import django_filters
+from django.db.models import Exists, OuterRef
+from rest_framework.exceptions import ValidationError
+
+from opsknowledge.filtersets import DocumentFilterSet
+
+from .models import ActionItem, FailureReport, Severity
+
+
+class FailureReportFilterSet(DocumentFilterSet):
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    has_open_actions = django_filters.BooleanFilter(method="filter_open_actions")
+    runbook = django_filters.CharFilter(
+        method="filter_runbook", help_text="reports linked to the runbook 'organisation/slug'"
+    )
+
+    class Meta:
+        model = FailureReport
+        fields = []
+
+    def filter_open_actions(self, queryset, name, value):
+        open_items = ActionItem.objects.filter(
+            report=OuterRef("pk"), status__in=ActionItem.OPEN_STATUSES
+        )
+        return queryset.filter(Exists(open_items) if value else ~Exists(open_items))
+
+    def filter_runbook(self, queryset, name, value):
+        if value.count("/") != 1:
+            raise ValidationError({name: ["Use 'organisation/slug'."]})
+        organisation, slug = value.split("/")
+        return queryset.filter(
+            runbook_links__runbook__organisation__slug=organisation,
+            runbook_links__runbook__slug=slug,
+        ).distinct()

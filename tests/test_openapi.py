@@ -1,0 +1,136 @@
+"""The OpenAPI schema agrees with the contract (API.md): its URLs, parameters and status
+codes, and it generates without a warning."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+DOCUMENT_KINDS = {
+    "runbooks": ["alert", "upgrade_from", "upgrade_to"],
+    "practices": [],
+    "incidents": ["severity", "started_after", "started_before", "has_open_actions"],
+}
+COMMON_FILTERS = [
+    "organisation", "component", "release", "tag", "status", "visibility", "updated_since", "q",
+    "page", "page_size", "ordering",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def schema():
+    out = io.StringIO()
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", stdout=out
+    )
+    return json.loads(out.getvalue())
+
+
+def operation(schema, path, method):
+    assert path in schema["paths"], f"{path} missing from the schema"
+    return schema["paths"][path][method]
+
+
+def test_catalogue_paths(schema):
+    for path in ("organisations", "components", "releases"):
+        assert "get" in schema["paths"][f"/api/v1/{path}/"]
+        assert "get" in schema["paths"][f"/api/v1/{path}/{{slug}}/"]
+    assert "post" in schema["paths"]["/api/v1/components/"]
+    assert "post" in schema["paths"]["/api/v1/releases/"]
+    assert "get" in schema["paths"]["/api/v1/me/"]
+
+
+@pytest.mark.parametrize("kind", list(DOCUMENT_KINDS))
+def test_document_paths_and_status_codes(schema, kind):
+    base = f"/api/v1/{kind}/"
+    detail = base + "{organisation}/{slug}/"
+    listing = operation(schema, base, "get")
+    names = {p["name"] for p in listing["parameters"]}
+    assert set(COMMON_FILTERS + DOCUMENT_KINDS[kind]) <= names
+    assert {"201", "400", "401", "403", "409"} <= set(operation(schema, base, "post")["responses"])
+    assert set(operation(schema, detail, "put")["responses"]) >= {
+        "200",
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "412",
+        "413",
+        "428",
+    }
+    assert {"200", "412", "428"} <= set(operation(schema, detail, "patch")["responses"])
+    delete = operation(schema, detail, "delete")["responses"]
+    assert "200" in delete and "204" not in delete  # DELETE archives and answers 200
+    for suffix in ("revisions/", "revisions/{number}/", "diff/"):
+        assert "404" in operation(schema, detail + suffix, "get")["responses"]
+    adoptable = kind != "incidents"
+    assert (detail + "adopt/" in schema["paths"]) is adoptable
+    assert (detail + "upstream-diff/" in schema["paths"]) is adoptable
+
+
+def test_errors_are_described(schema):
+    error = schema["components"]["schemas"]["ErrorDetail"]["properties"]
+    assert {"status", "code", "detail", "fields", "current_revision", "warnings"} <= set(error)
+    put = operation(schema, "/api/v1/runbooks/{organisation}/{slug}/", "put")["responses"]
+    assert put["412"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_token_authentication_is_described(schema):
+    scheme = schema["components"]["securitySchemes"]["tokenAuth"]
+    assert scheme == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": scheme["description"],
+    }
+
+
+def test_document_fields_match_the_contract(schema):
+    runbook = schema["components"]["schemas"]["Runbook"]["properties"]
+    for field in (
+        "organisation",
+        "slug",
+        "title",
+        "summary",
+        "body",
+        "body_html",
+        "components",
+        "releases",
+        "tags",
+        "visibility",
+        "status",
+        "license",
+        "revision",
+        "created",
+        "updated",
+        "url",
+        "api_url",
+        "alerts",
+        "severity",
+        "upgrade_from",
+        "upgrade_to",
+        "upstream",
+    ):
+        assert field in runbook, field
+    report = schema["components"]["schemas"]["FailureReport"]["properties"]
+    for field in (
+        "severity",
+        "started_at",
+        "detected_at",
+        "resolved_at",
+        "time_to_detect",
+        "time_to_resolve",
+        "impact",
+        "trigger",
+        "root_cause",
+        "resolution",
+        "contributing_factors",
+        "lessons_learned",
+        "timeline",
+        "action_items",
+        "runbooks",
+        "warnings",
+    ):
+        assert field in report, field
