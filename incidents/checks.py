@@ -66,6 +66,25 @@ SECRETS = [
 ]  # fmt: skip
 
 
+ATTENDEE_HEADINGS = re.compile(r"^(attendees|atendees|participants|teilnehmer(innen)?)\b", re.I)
+
+
+def without_sections(markdown: str, title: re.Pattern) -> str:
+    """`markdown` with the sections whose heading matches `title` blanked out (replaced by
+    spaces, so positions of findings in the rest stay true)."""
+    from opsknowledge.importing import headings
+
+    lines = markdown.split("\n")
+    found = list(headings(markdown))
+    for index, (level, text, number) in enumerate(found):
+        if not title.match(text):
+            continue
+        end = next((n for lvl, _t, n in found[index + 1 :] if lvl <= level), len(lines) + 1)
+        for line_number in range(number, end):
+            lines[line_number - 1] = " " * len(lines[line_number - 1])
+    return "\n".join(lines)
+
+
 def _finding(check, field, match, suggestion):
     return {
         "check": check,
@@ -78,8 +97,10 @@ def _finding(check, field, match, suggestion):
 
 def blameless_findings(text: dict[str, str], people: list[str]) -> list[dict]:
     findings = []
+    # Names are matched as written (case-sensitive): initials such as "AN" or "JS" must not
+    # match the words "an" or "js".
     names = [
-        (re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE), name)
+        (re.compile(rf"(?<!\w){re.escape(name.strip())}(?!\w)"), name.strip())
         for name in people
         if len(name.strip()) >= 2
     ]

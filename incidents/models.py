@@ -139,8 +139,10 @@ class FailureReport(Document):
     # -- checks ---------------------------------------------------------------------------
 
     def checked_text(self) -> dict[str, str]:
-        """The text the blameless and redaction checks read, by field name."""
+        """The text the blameless and redaction checks read, by field name. An attendees
+        section in the body is left out: listing who attended is not blaming them."""
         text = {name: getattr(self, name) for name in ("title", "summary", "body", *self.SECTIONS)}
+        text["body"] = checks.without_sections(self.body, checks.ATTENDEE_HEADINGS)
         for n, entry in enumerate(self.timeline.all()):
             text[f"timeline.{n}.text"] = entry.text
         for n, item in enumerate(self.action_items.all()):

@@ -92,7 +92,9 @@ def is_markdown_file(path: Path) -> bool:
     """`.md`/`.markdown` files, and extensionless text files that start with a heading."""
     if path.suffix.lower() in (".md", ".markdown"):
         return True
-    if path.suffix or not path.is_file():
+    # "PM2022-009 - Bad AWS EKS AMI" has no extension; neither has "Notes v1.2 upgrade".
+    has_extension = re.fullmatch(r"\.[A-Za-z0-9]{1,8}", path.suffix) is not None
+    if has_extension or not path.is_file():
         return False
     try:
         with path.open("rb") as handle:

@@ -333,9 +333,23 @@ def test_blameless_phrases_in_english_and_german(text, phrase):
 
 def test_blameless_names_people_of_the_report():
     findings = blameless_findings(
-        {"summary": "Alice restarted the host; alice's pager."}, ["Alice"]
+        {"summary": "Alice restarted the host; AN paged an engineer."}, ["Alice", "AN"]
     )
-    assert [f["phrase"] for f in findings] == ["Alice", "alice"]
+    assert [f["phrase"] for f in findings] == ["Alice", "AN"]
+
+
+def test_an_attendees_section_is_not_blaming(editor):
+    body = "## Summary\nThe host was restarted.\n\n## Attendees\n\n- Alice\n- Bob\n"
+    report = {
+        **REPORT,
+        "body": body,
+        "attendees": ["Alice", "Bob"],
+        "root_cause": "Bob restarted the wrong host.",
+    }
+    response = editor.put(URL, {**report, "status": "draft"}, format="json")
+    assert [(w["field"], w["phrase"]) for w in response.json()["warnings"]] == [
+        ("root_cause", "Bob")
+    ]
 
 
 @pytest.mark.parametrize(

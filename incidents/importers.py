@@ -1,0 +1,668 @@
+"""Reading postmortems written in Markdown into the fields of a failure report.
+
+The layout is the one DFDS Cloud Engineering publishes (and many teams copy): `# Title`, then
+Summary, Timeline (a `| Time | Event |` table), Contributing Factors, Action Items, Lessons
+Learned, Attendees and Stats (Category, Time to detection, Time to recovery). Real reports
+bend it: heading levels and spellings vary, timestamps carry typos or placeholders, "CET"
+means Copenhagen local time (CEST in summer), Stats values are "?" or "11 Days".
+
+`parse_report()` keeps what it can read and returns notes about what it could not; nothing
+the author wrote is dropped, since `body` always holds the whole original Markdown. The
+result is in the API's vocabulary (FailureReportSerializer field names), ready for
+`opsknowledge.importing.import_document`. Parsing is deterministic, so importing the same
+file twice yields the same fields (and no new revision).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo
+
+from opsknowledge.importing import ImportFailure, headings, read_markdown
+
+COPENHAGEN = ZoneInfo("Europe/Copenhagen")
+MAX_TITLE = 300  # Document.title
+MAX_ACTION_TITLE = 500  # ActionItem.title
+MAX_AT_TEXT = 100  # TimelineEntry.at_text
+MAX_NAME = 200  # an attendee
+EXAMPLES_IN_NOTE = 3
+
+# Normalised heading text → the part of the report it holds.
+SECTION_KEYS = {
+    "summary": "summary",
+    "timeline": "timeline",
+    "impact": "impact",
+    "trigger": "trigger",
+    "root cause": "root_cause",
+    "root causes": "root_cause",
+    "contributing factors": "contributing_factors",
+    "contributing factor": "contributing_factors",
+    "resolution": "resolution",
+    "recovery": "resolution",
+    "lessons learned": "lessons_learned",
+    "lessons learnt": "lessons_learned",
+    "action items": "action_items",
+    "attendees": "attendees",
+    "atendees": "attendees",  # sic, in a real report
+    "participants": "attendees",
+    "stats": "stats",
+    "statistics": "stats",
+}
+
+
+@dataclass
+class ParsedReport:
+    fields: dict
+    notes: list[str] = field(default_factory=list)
+    front_matter: dict = field(default_factory=dict)  # e.g. a `slug` (API.md)
+
+
+def parse_report(text: str, file_name: str) -> ParsedReport:
+    """The failure report fields of one postmortem, and notes on what could not be read.
+    Raises ImportFailure when the text is not recognisable as a postmortem at all."""
+    markdown = read_markdown(text)
+    body = markdown.body
+    sections = split_sections(body)
+    if not sections:
+        raise ImportFailure(
+            "no postmortem sections found (expected headings such as Summary, Timeline, "
+            "Contributing Factors)"
+        )
+    notes: list[str] = []
+    title = report_title(body) or display_name(file_name)
+    summary = sections.get("summary", "")
+    year = year_in_name(file_name)
+    timeline = read_timeline(
+        sections.get("timeline", ""),
+        fallback_day=date_in_text(f"{title}\n{summary}", year),
+        expected_year=year,
+    )
+    notes += timeline.notes
+    stats, stats_notes = read_stats(sections.get("stats"))
+    notes += stats_notes
+    action_items, action_notes = read_action_items(sections.get("action_items", ""))
+    notes += action_notes
+    fields = {
+        "title": title[:MAX_TITLE],
+        "summary": summary,
+        "body": body,
+        # DFDS summaries describe the impact, and their contributing factors are the causes.
+        "impact": sections.get("impact") or summary,
+        "root_cause": sections.get("root_cause") or sections.get("contributing_factors", ""),
+        "trigger": sections.get("trigger", ""),
+        "resolution": sections.get("resolution", ""),
+        "contributing_factors": sections.get("contributing_factors", ""),
+        "lessons_learned": sections.get("lessons_learned", ""),
+        "timeline": timeline.entries,
+        "action_items": action_items,
+        "attendees": read_attendees(sections.get("attendees", "")),
+        **stats,
+        **timeline_milestones(timeline),
+    }
+    return ParsedReport(fields=fields, notes=notes, front_matter=markdown.front_matter)
+
+
+# -- names and titles -------------------------------------------------------------------
+
+
+def display_name(file_name: str) -> str:
+    """The file name without a Markdown extension; other dots are part of the name."""
+    lower = file_name.lower()
+    for extension in (".md", ".markdown"):
+        if lower.endswith(extension):
+            return file_name[: -len(extension)]
+    return file_name
+
+
+def year_in_name(file_name: str) -> int | None:
+    """The year a report's file name carries ("PM2020-003 - ..." → 2020)."""
+    match = re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)", file_name)
+    return int(match.group(1)) if match else None
+
+
+def report_title(body: str) -> str | None:
+    """The first top-level heading that is not itself a section name."""
+    for level, text, _line in headings(body):
+        if level == 1 and normalise_heading(text) not in SECTION_KEYS:
+            return text
+    return None
+
+
+# -- sections ---------------------------------------------------------------------------
+
+
+def normalise_heading(text: str) -> str:
+    """ "Contributing Factors (findings)" → "contributing factors"."""
+    text = re.sub(r"\(.*?\)", " ", text.lower())
+    return " ".join(re.sub(r"[^a-z]+", " ", text).split())
+
+
+def split_sections(body: str) -> dict[str, str]:
+    """Known sections by key. A section runs to the next heading of its level or above, so
+    `# Stats` after `##` sections and `###` subsections inside a section both work; the
+    first section of each kind wins."""
+    lines = body.split("\n")
+    found = list(headings(body))
+    sections = {}
+    for index, (level, text, line) in enumerate(found):
+        key = SECTION_KEYS.get(normalise_heading(text))
+        if key is None or key in sections:
+            continue
+        end = next(
+            (later for later_level, _, later in found[index + 1 :] if later_level <= level),
+            len(lines) + 1,
+        )
+        sections[key] = without_placeholder("\n".join(lines[line : end - 1]).strip())
+    return sections
+
+
+def without_placeholder(text: str) -> str:
+    """Template leftovers such as a lone "-" are no content."""
+    return text if re.search(r"[^\W_]", text) else ""
+
+
+# -- tables and lists -------------------------------------------------------------------
+
+SEPARATOR_CELL = re.compile(r"^:?-+:?$")
+LIST_ITEM = re.compile(r"^(?P<indent>\s*)(?:[-*+]|\d+[.)])\s+(?P<text>.*)$")
+REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s")
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+def table_cells(line: str) -> list[str]:
+    """The cells of a pipe-table row; the closing pipe is optional (some rows lack it)."""
+    line = line.strip()
+    line = line.removeprefix("|")
+    if line.endswith("|") and not line.endswith("\\|"):
+        line = line[:-1]
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", line)]
+
+
+def is_table_line(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def tables(text: str) -> list[Table]:
+    """Pipe tables (a header row, a separator row, data rows) in `text`."""
+    found, block = [], []
+    for line in [*text.split("\n"), ""]:
+        if is_table_line(line):
+            block.append(line)
+            continue
+        if len(block) >= 2 and all(SEPARATOR_CELL.match(c) for c in table_cells(block[1]) if c):
+            found.append(
+                Table(
+                    header=table_cells(block[0]),
+                    rows=[table_cells(row) for row in block[2:] if any(table_cells(row))],
+                )
+            )
+        block = []
+    return found
+
+
+def continues_item(line: str, after_blank: bool) -> bool:
+    """A wrapped line of the list item above: directly below it, or indented after a blank
+    line. Link and footnote definitions ("[kiam-pr]: https://...") belong to no item."""
+    if not line.strip() or is_table_line(line) or REFERENCE_DEFINITION.match(line):
+        return False
+    return not after_blank or line.startswith((" ", "\t"))
+
+
+def list_items(text: str) -> list[str]:
+    """Top-level list items, with wrapped lines joined and nested items folded into their
+    parent ("Parent: child one; child two") so nothing written is lost."""
+    items: list[list[str]] = []  # [parent text, child texts...]
+    top_indent, after_blank = None, False
+    for line in text.split("\n"):
+        match = LIST_ITEM.match(line)
+        if match:
+            indent = len(match.group("indent").expandtabs(4))
+            if top_indent is None or indent <= top_indent:
+                top_indent = indent
+                items.append([match.group("text").strip()])
+            elif items:
+                items[-1].append(match.group("text").strip())
+        elif items and continues_item(line, after_blank):
+            items[-1][-1] = f"{items[-1][-1]} {line.strip()}".strip()
+        after_blank = not line.strip()
+    folded = []
+    for parent, *children in items:
+        children = [child for child in children if without_placeholder(child)]
+        folded.append(f"{parent}: {'; '.join(children)}" if children else parent)
+    return [item for item in folded if without_placeholder(item)]
+
+
+def note_examples(examples: list[str]) -> str:
+    shown = ", ".join(examples[:EXAMPLES_IN_NOTE])
+    more = len(examples) - EXAMPLES_IN_NOTE
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+# -- dates and times --------------------------------------------------------------------
+
+MONTHS = "|".join(calendar.month_name[1:])
+MONTH_NUMBERS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+ISO_DATE = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)(?!\d)")
+DAY_MONTH = re.compile(
+    rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?(?P<month>{MONTHS})\b"
+    r"(?:,?\s+(?P<year>\d{4}))?",
+    re.IGNORECASE,
+)
+MONTH_DAY = re.compile(
+    rf"\b(?P<month>{MONTHS})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<year>\d{{4}}))?",
+    re.IGNORECASE,
+)
+CELL_DATE = re.compile(r"(?P<year>\d{4,5})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
+CELL_TIME = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d\d)(?!\d)")
+ZONE_NAME = re.compile(r"\b(UTC|GMT|CEST|CET)\b")
+
+
+def date_in_text(text: str, default_year: int | None) -> date | None:
+    """The first date written in prose ("Monday 3. February 2020", "January 21st",
+    "2021-06-22"); a date without a year takes `default_year`."""
+    candidates = []
+    for pattern in (ISO_DATE, DAY_MONTH, MONTH_DAY):
+        match = pattern.search(text)
+        if match:
+            candidates.append(match)
+    for match in sorted(candidates, key=lambda m: m.start()):
+        month = match.group("month")
+        month = MONTH_NUMBERS[month.lower()] if month.isalpha() else int(month)
+        year = int(match.group("year")) if match.group("year") else default_year
+        if year is None:
+            continue
+        try:
+            return date(year, month, int(match.group("day")))
+        except ValueError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class TimeReading:
+    """One timeline time cell, read: `at` (UTC) when the time is known, `day` when at least
+    the date is (later rows inherit it), `problem` says what was recovered or unreadable."""
+
+    at: datetime | None
+    day: date | None
+    problem: str = ""
+
+
+def read_year(text: str, expected_year: int | None) -> tuple[int | None, str]:
+    """A four-digit year, or a five-digit typo ("20202") that is one stray digit away from
+    the year the report is about."""
+    if len(text) == 4:
+        return int(text), ""
+    candidates = {text[:i] + text[i + 1 :] for i in range(len(text))}
+    if expected_year is not None and str(expected_year) in candidates:
+        return expected_year, f"year {text} read as {expected_year}"
+    return None, f"year {text} unreadable"
+
+
+def read_time(
+    cell: str,
+    *,
+    zone: tzinfo = UTC,
+    carried_day: date | None = None,
+    fallback_day: date | None = None,
+    expected_year: int | None = None,
+) -> TimeReading:
+    """Read a timeline time cell ("2020-06-09 11:00", "10:45", "2020-11-17 10:45~",
+    "2019-12-03 --:--", "2020-10-06 09:00 - 11:00") written in `zone`.
+
+    A cell with only a time takes the date of the previous row (`carried_day`), else the
+    date the report mentions (`fallback_day`)."""
+    text = " ".join(cell.split())
+    problems = []
+    if "~" in text:  # "10:45~", "~19:30": approximately then
+        text = text.replace("~", "").strip()
+        problems.append("approximate")
+    day = None
+    date_match = CELL_DATE.match(text)
+    if date_match:
+        year, year_problem = read_year(
+            date_match.group("year"), carried_day.year if carried_day else expected_year
+        )
+        if year_problem:
+            problems.append(year_problem)
+        try:
+            day = date(year, int(date_match.group("month")), int(date_match.group("day")))
+        except (TypeError, ValueError):
+            return TimeReading(None, None, "; ".join(problems) or "unreadable date")
+        text = text[date_match.end() :].strip()
+        if not text:
+            return TimeReading(None, day, "; ".join([*problems, "no time of day"]))
+    time_match = CELL_TIME.match(text)
+    if time_match is None:
+        return TimeReading(
+            None, day, "; ".join([*problems, "unreadable time" if day else "unreadable"])
+        )
+    if day is None:
+        day = carried_day or fallback_day
+        if day is None:
+            return TimeReading(None, None, "; ".join([*problems, "a time without a date"]))
+        if carried_day is None:
+            problems.append(f"date {day.isoformat()} taken from the report's text")
+    hour, minute = int(time_match.group("hour")), int(time_match.group("minute"))
+    if hour > 23 or minute > 59:
+        return TimeReading(None, day, "; ".join([*problems, "unreadable time"]))
+    rest = text[time_match.end() :].strip()
+    if rest:
+        if not rest.startswith("-"):
+            return TimeReading(None, day, "; ".join([*problems, "unreadable time"]))
+        problems.append("a time range; its start is used")
+    local = datetime.combine(day, time(hour, minute), tzinfo=zone)
+    return TimeReading(local.astimezone(UTC), day, "; ".join(problems))
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+
+# -- timeline ---------------------------------------------------------------------------
+
+
+def timeline_table(section: str) -> Table | None:
+    """The first table whose first column holds times ("Time", "Date and Time in CET")."""
+    for table in tables(section):
+        if len(table.header) >= 2 and re.search(r"time|date", table.header[0], re.IGNORECASE):
+            return table
+    return None
+
+
+def timeline_zone(section: str, table: Table) -> tuple[tzinfo, str]:
+    """The zone the times are written in ("All times in UTC.", a "... in CET" column) and
+    the name it was stated as ("" when the report does not say)."""
+    prose = "\n".join(line for line in section.split("\n") if not is_table_line(line))
+    match = ZONE_NAME.search(f"{table.header[0]}\n{prose}")
+    if match is None:
+        return UTC, ""
+    # "CET" in these reports is the local time in Denmark: CEST in summer.
+    return (COPENHAGEN if match.group(1) in ("CET", "CEST") else UTC), match.group(1)
+
+
+@dataclass
+class Timeline:
+    entries: list[dict] = field(default_factory=list)
+    started_at: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def start_of(readings: list[TimeReading]) -> TimeReading | None:
+    """The first readable row, unless rows before it name an earlier or unknown day: then
+    the start is not known (a report whose first rows say "2020-12-21 HH:mm")."""
+    for index, reading in enumerate(readings):
+        if reading.at is not None:
+            earlier = readings[:index]
+            return reading if all(row.day == reading.day for row in earlier) else None
+    return None
+
+
+def read_timeline(
+    section: str, *, fallback_day: date | None, expected_year: int | None
+) -> Timeline:
+    """Timeline entries {at, at_text, text}, the start and notes. Rows whose time cannot be
+    read are kept (at None, the time as written in at_text); dates carry from row to row."""
+    table = timeline_table(section)
+    if table is None:
+        return Timeline(notes=["no timeline table found"])
+    zone, zone_name = timeline_zone(section, table)
+    entries, readings, unreadable, recovered = [], [], [], []
+    carried_day, summer = None, False
+    for cells in table.rows:
+        raw = cells[0]
+        reading = read_time(
+            raw,
+            zone=zone,
+            carried_day=carried_day,
+            fallback_day=fallback_day,
+            expected_year=expected_year,
+        )
+        readings.append(reading)
+        carried_day = reading.day or carried_day
+        if reading.at is None:
+            unreadable.append(f"{raw!r} ({reading.problem})")
+        elif reading.problem:
+            recovered.append(f"{raw!r} ({reading.problem})")
+        summer = summer or bool(
+            reading.at and zone is COPENHAGEN and reading.at.astimezone(zone).dst()
+        )
+        entries.append(
+            {
+                "at": iso_utc(reading.at),
+                "at_text": raw[:MAX_AT_TEXT] if reading.problem else "",
+                "text": " | ".join(cell for cell in cells[1:] if cell) or "(no event text)",
+            }
+        )
+    notes = []
+    if not zone_name:
+        notes.append("the timeline does not name its time zone; read as UTC")
+    if summer:
+        notes.append(f"timeline in {zone_name}: summer times read as CEST (Europe/Copenhagen)")
+    if recovered:
+        notes.append(f"timeline times recovered: {note_examples(recovered)}")
+    if unreadable:
+        notes.append(
+            f"{len(unreadable)} timeline row(s) kept without a readable time: "
+            f"{note_examples(unreadable)}"
+        )
+    start = start_of(readings)
+    if start is None and any(reading.at for reading in readings):
+        notes.append("started_at left empty: the timeline begins with rows without a time")
+    return Timeline(entries, iso_utc(start.at) if start else None, notes)
+
+
+MILESTONE = re.compile(r"^\s*\*\*(?P<label>[^*:]+?)\s*:?\s*\*\*")
+DETECTED_LABELS = ("detection", "detected", "discovery", "discovered")
+RESOLVED_LABELS = ("recovery", "recovered", "resolution", "resolved")
+
+
+def timeline_milestones(timeline: Timeline) -> dict:
+    """started_at, and detected_at/resolved_at only where a row says so outright
+    ("**Detection:** ...", "**Recovery:** ...") and not before the start."""
+    started = timeline.started_at
+    milestones = {"started_at": started}
+    readable = [entry for entry in timeline.entries if entry["at"]] if started else []
+    for name, labels in (("detected_at", DETECTED_LABELS), ("resolved_at", RESOLVED_LABELS)):
+        for entry in readable:
+            match = MILESTONE.match(entry["text"])
+            # ISO timestamps in UTC compare correctly as strings.
+            if match and match.group("label").lower() in labels and entry["at"] >= started:
+                milestones[name] = entry["at"]
+                break
+    return milestones
+
+
+# -- stats ------------------------------------------------------------------------------
+
+DURATION_PART = re.compile(
+    r"(?P<number>\d+(?:[.,]\d+)?)\s*(?P<unit>weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m"
+    r"|seconds?|secs?|s)(?![a-z])",
+    re.IGNORECASE,
+)
+UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+STAT_LINE = re.compile(r"^\s*(?:[-*+]\s+)?(?P<key>[^:]+?)\s*:\s*(?P<value>.*?)\s*$")
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in "5 minutes", "1h 30m", "19 hours 43 minutes.", "11 Days", "1:30";
+    None for "?", "N/A" and anything else that is not clearly a duration."""
+    text = re.sub(r"\[\^[^\]]*\]", "", text).strip().rstrip(".").strip()  # footnote marks
+    clock = re.fullmatch(r"(\d+):(\d\d)", text)
+    if clock:
+        return int(clock.group(1)) * 3600 + int(clock.group(2)) * 60
+    parts = list(DURATION_PART.finditer(text))
+    leftover = DURATION_PART.sub(" ", text)
+    if not parts or re.sub(r"\band\b|[,\s]", "", leftover, flags=re.IGNORECASE):
+        return None
+    seconds = sum(
+        float(part.group("number").replace(",", ".")) * UNIT_SECONDS[part.group("unit")[0].lower()]
+        for part in parts
+    )
+    return round(seconds)
+
+
+def tag_for(category: str) -> str:
+    """ "Self-service" → "self-service", "Kubernetes network" → "kubernetes-network"."""
+    return re.sub(r"[^a-z0-9]+", "-", category.lower()).strip("-")
+
+
+def read_stats(section: str | None) -> tuple[dict, list[str]]:
+    """tags (from Category) and the stated times to detect and to resolve, in seconds."""
+    stats = {"tags": [], "stated_time_to_detect": None, "stated_time_to_resolve": None}
+    if section is None:
+        return stats, ["no Stats section: no category or stated times"]
+    notes = []
+    for line in section.split("\n"):
+        match = STAT_LINE.match(line)
+        if not match:
+            continue
+        key, value = match.group("key").strip().lower(), match.group("value")
+        if key in ("category", "categories"):
+            tags = (tag_for(part) for part in re.split(r"[,;]", value))
+            stats["tags"] = sorted({*stats["tags"], *(tag for tag in tags if tag)})
+        elif key.startswith("time to detect"):
+            stats["stated_time_to_detect"] = parse_duration(value)
+            if stats["stated_time_to_detect"] is None:
+                notes.append(f"time to detection {value!r} is not a duration")
+        elif key.startswith(("time to recover", "time to resol")):
+            stats["stated_time_to_resolve"] = parse_duration(value)
+            if stats["stated_time_to_resolve"] is None:
+                notes.append(f"time to recovery {value!r} is not a duration")
+    return stats, notes
+
+
+# -- action items and attendees ---------------------------------------------------------
+
+CHECKBOX = re.compile(r"^\[(?P<mark>[ xX])\]\s*")
+DONE_MARK = re.compile(r"\((?:done|completed|fixed)\)|^done\b\s*:", re.IGNORECASE)
+INLINE_OWNER = re.compile(r"\((?:owner|assignee|assigned to)\s*:?\s*(?P<owner>[^)]+)\)", re.I)
+INLINE_DUE = re.compile(r"\bdue\s*:?\s*(?P<due>\d{4}-\d\d-\d\d)\b", re.IGNORECASE)
+DONE_WORDS = {"done", "closed", "complete", "completed", "fixed", "resolved", "yes", "x", "[x]"}
+STATUS_WORDS = {
+    "in progress": "in_progress",
+    "in_progress": "in_progress",
+    "ongoing": "in_progress",
+    "wip": "in_progress",
+    "won't do": "wont_do",
+    "wont do": "wont_do",
+    "wont_do": "wont_do",
+    "cancelled": "wont_do",
+    "canceled": "wont_do",
+}
+COLUMN_WORDS = {
+    "title": ("action", "item", "title", "task", "description", "what"),
+    "owner": ("owner", "assignee", "who", "responsible"),
+    "status": ("status", "state", "done"),
+    "due": ("due", "deadline", "date", "when"),
+}
+
+
+def iso_date(text: str) -> str | None:
+    match = ISO_DATE.search(text)
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(0)).isoformat()
+    except ValueError:
+        return None
+
+
+def action_status(text: str) -> str:
+    word = text.strip().lower()
+    if word in DONE_WORDS or "✅" in word or "✔" in word:
+        return "done"
+    return STATUS_WORDS.get(word, "open")
+
+
+def action_title(text: str, notes: list[str]) -> str:
+    if len(text) > MAX_ACTION_TITLE:
+        notes.append(f"an action item was shortened to {MAX_ACTION_TITLE} characters")
+        return text[: MAX_ACTION_TITLE - 1] + "…"
+    return text
+
+
+def action_from_item(text: str, notes: list[str]) -> dict:
+    """A list item: "[x] Title", "Title (done)", "Title (owner: Kim) due 2024-05-01"."""
+    checkbox = CHECKBOX.match(text)
+    if checkbox:
+        text = text[checkbox.end() :]
+    done = (checkbox and checkbox.group("mark") in "xX") or DONE_MARK.search(text)
+    owner = INLINE_OWNER.search(text)
+    due = INLINE_DUE.search(text)
+    return {
+        "title": action_title(text, notes),
+        "status": "done" if done else "open",
+        "owner": owner.group("owner").strip()[:MAX_NAME] if owner else "",
+        "due": iso_date(due.group("due")) if due else None,
+    }
+
+
+def column_of(header: list[str], role: str) -> int | None:
+    for index, name in enumerate(header):
+        if any(word in name.lower() for word in COLUMN_WORDS[role]):
+            return index
+    return None
+
+
+def actions_from_table(table: Table, notes: list[str]) -> list[dict]:
+    columns = {role: column_of(table.header, role) for role in COLUMN_WORDS}
+    title_column = columns["title"] if columns["title"] is not None else 0
+
+    def cell(row, role):
+        index = title_column if role == "title" else columns[role]
+        return row[index] if index is not None and index < len(row) else ""
+
+    items = []
+    for row in table.rows:
+        if not without_placeholder(cell(row, "title")):
+            continue
+        due_text = cell(row, "due")
+        if due_text and iso_date(due_text) is None:
+            notes.append(f"action item due date {due_text!r} is not a date")
+        items.append(
+            {
+                "title": action_title(cell(row, "title"), notes),
+                "status": action_status(cell(row, "status")),
+                "owner": cell(row, "owner")[:MAX_NAME],
+                "due": iso_date(due_text) if due_text else None,
+            }
+        )
+    return items
+
+
+def read_action_items(section: str) -> tuple[list[dict], list[str]]:
+    """Action items from a table (title/owner/status/due columns) or a list."""
+    notes: list[str] = []
+    found = tables(section)
+    if found:
+        return actions_from_table(found[0], notes), notes
+    items = [action_from_item(text, notes) for text in list_items(section)]
+    if section and not items:
+        notes.append("the Action Items section is neither a list nor a table; kept in the body")
+    return items, notes
+
+
+INITIALS = re.compile(r"^[A-Z]{1,4}$")
+
+
+def read_attendees(section: str) -> list[str]:
+    """Names from list items or lines: "- rifis", "RF, PW, RR", "- EC RF SD" (initials)."""
+    lines = list_items(section) or [line for line in section.split("\n") if line.strip()]
+    names = []
+    for line in lines:
+        for part in line.split(","):
+            words = part.split()
+            if len(words) > 1 and all(INITIALS.match(word) for word in words):
+                names += words  # "EC RF SD": initials separated by spaces only
+            elif words:
+                names.append(" ".join(words)[:MAX_NAME])
+    return list(dict.fromkeys(name for name in names if without_placeholder(name)))
