@@ -1,5 +1,6 @@
-"""Atom feeds of public, published documents: /feeds/runbooks.atom, /feeds/incidents.atom,
-filterable by ?component= (children included), ?release= and ?organisation=."""
+"""Atom feeds of public, published documents and release notes: /feeds/runbooks.atom,
+/feeds/incidents.atom and /feeds/releases.atom, filterable by ?component= (children
+included), ?release= and ?organisation=."""
 
 from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
@@ -8,7 +9,7 @@ from django.http import Http404
 from django.urls import path
 from django.utils.feedgenerator import Atom1Feed
 
-from .models import Component, Organisation, Release, Status
+from .models import Component, Organisation, Release, ReleaseNote, Status
 
 FEED_SIZE = 50
 
@@ -35,23 +36,29 @@ class DocumentFeed(Feed):
         model = apps.get_model(self.model_label)
         # Feeds are fetched anonymously and cached by readers: only what anyone may read.
         documents = model.objects.visible_to(AnonymousUser()).filter(status=Status.PUBLISHED)
+        documents = self.narrow(documents, params, many=True)
+        return documents.select_related("organisation").distinct().order_by("-updated")[:FEED_SIZE]
+
+    def narrow(self, rows, params, *, many: bool):
+        """Apply ?component= (children included), ?release= and ?organisation=; an unknown
+        slug is a 404 naming it. `many`: documents have several components and releases,
+        release notes one of each."""
         if "component" in params:
             component = Component.objects.filter(slug=params["component"]).first()
             if component is None:
                 raise Http404(f"No component '{params['component']}'.")
-            documents = documents.filter(
-                components__in=Component.objects.with_descendants([component])
-            )
+            ids = Component.objects.with_descendants([component])
+            rows = rows.filter(**{"components__in" if many else "component__in": ids})
         if "release" in params:
             release = Release.objects.filter(slug=params["release"]).first()
             if release is None:
                 raise Http404(f"No release '{params['release']}'.")
-            documents = documents.filter(releases=release)
+            rows = rows.filter(**{"releases" if many else "release": release})
         if "organisation" in params:
             if not Organisation.objects.filter(slug=params["organisation"]).exists():
                 raise Http404(f"No organisation '{params['organisation']}'.")
-            documents = documents.filter(organisation__slug=params["organisation"])
-        return documents.select_related("organisation").distinct().order_by("-updated")[:FEED_SIZE]
+            rows = rows.filter(organisation__slug=params["organisation"])
+        return rows
 
     def item_title(self, document):
         return document.title
@@ -85,7 +92,41 @@ class IncidentFeed(DocumentFeed):
     title_text = "Failure reports"
 
 
+class ReleaseNoteFeed(DocumentFeed):
+    title_text = "Release notes"
+
+    def items(self, params):
+        notes = ReleaseNote.objects.visible_to(AnonymousUser()).filter(status=Status.PUBLISHED)
+        return (
+            self.narrow(notes, params, many=False)
+            .select_related("organisation", "release", "component")
+            .order_by("-release__released_on", "kind", "order")[:FEED_SIZE]
+        )
+
+    def item_author_name(self, note):
+        return note.organisation.name
+
+    def item_title(self, note):
+        return f"{note.release.name}: {note.get_kind_display()}: {note.title}"
+
+    def item_description(self, note):
+        return note.body_html
+
+    def item_link(self, note):
+        return note.get_absolute_url()
+
+    def item_guid(self, note):
+        return f"release-note:{note.organisation.slug}/{note.release.slug}/{note.slug}"
+
+    def item_pubdate(self, note):
+        return note.updated
+
+    def item_updateddate(self, note):
+        return note.updated
+
+
 urlpatterns = [
     path("runbooks.atom", RunbookFeed(), name="feed-runbooks"),
     path("incidents.atom", IncidentFeed(), name="feed-incidents"),
+    path("releases.atom", ReleaseNoteFeed(), name="feed-releases"),
 ]

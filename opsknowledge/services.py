@@ -256,3 +256,24 @@ def document_adopt(
         actor=actor,
         message=f"Adopted from {source} revision {source.revision}",
     )
+
+
+def release_note_upsert(*, organisation, release, slug: str, fields: dict) -> tuple[str, object]:
+    """Create or update one release note (importers). Returns ("created" | "updated" |
+    "unchanged", note); writes nothing when the note is unchanged."""
+    from .models import ReleaseNote
+
+    fields = {**fields, "body_html": markdown.render(fields.get("body", ""))}
+    note = ReleaseNote.objects.filter(organisation=organisation, release=release, slug=slug).first()
+    if note is None:
+        note = ReleaseNote.objects.create(
+            organisation=organisation, release=release, slug=slug, **fields
+        )
+        return "created", note
+    changed = {name: value for name, value in fields.items() if getattr(note, name) != value}
+    if not changed:
+        return "unchanged", note
+    for name, value in changed.items():
+        setattr(note, name, value)
+    note.save()
+    return "updated", note

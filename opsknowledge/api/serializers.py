@@ -1,7 +1,7 @@
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from ..models import Component, Organisation, Release
+from ..models import Component, Organisation, Release, ReleaseNote
 from .fields import SlugReferenceField
 
 
@@ -109,3 +109,34 @@ class MeSerializer(serializers.Serializer):
     token_organisation = serializers.CharField(
         allow_null=True, help_text="The one organisation a token acts for (null for sessions)."
     )
+
+
+class ReleaseBriefSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:release-detail", lookup_field="slug")
+
+    class Meta:
+        model = Release
+        fields = ["slug", "name", "version", "released_on", "end_of_maintenance", "url"]
+
+
+class ReleaseNoteSerializer(serializers.ModelSerializer):
+    release = serializers.CharField(source="release.slug")
+    organisation = serializers.CharField(source="organisation.slug")
+    component = serializers.CharField(source="component.slug", allow_null=True, default=None)
+
+    class Meta:
+        model = ReleaseNote
+        fields = [
+            "release",
+            "organisation",
+            "slug",
+            "kind",
+            "component",
+            "title",
+            "body",
+            "body_html",
+            "order",
+            "source_url",
+            "visibility",
+            "updated",
+        ]

@@ -1,5 +1,6 @@
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, License, Status, Visibility
+from .release_notes import BRIEFING_KINDS, NoteKind, ReleaseNote
 from .revisions import Revision
 from .tokens import APIToken
 
@@ -8,9 +9,12 @@ __all__ = [
     "Component",
     "Document",
     "License",
+    "BRIEFING_KINDS",
     "Membership",
+    "NoteKind",
     "Organisation",
     "Release",
+    "ReleaseNote",
     "Revision",
     "Role",
     "Status",

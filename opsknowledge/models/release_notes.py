@@ -1,0 +1,76 @@
+"""Release notes: what changes with a release, published by the project or by a provider."""
+
+from django.db import models
+from django.urls import reverse
+
+from ..permissions import VisibleQuerySet
+from .catalogue import Component, Organisation, Release, slug_validator
+from .documents import Status, Visibility
+
+
+class NoteKind(models.TextChoices):
+    HIGHLIGHT = "highlight", "Highlight"
+    FEATURE = "feature", "New feature"
+    UPGRADE = "upgrade", "Upgrade note"
+    DEPRECATION = "deprecation", "Deprecation"
+    REMOVAL = "removal", "Removal"
+    SECURITY = "security", "Security fix"
+    FIX = "fix", "Resolved issue"
+    KNOWN_ISSUE = "known-issue", "Known issue"
+
+
+# What an upgrade briefing shows unless asked for other kinds.
+BRIEFING_KINDS = (
+    NoteKind.UPGRADE,
+    NoteKind.DEPRECATION,
+    NoteKind.REMOVAL,
+    NoteKind.SECURITY,
+    NoteKind.KNOWN_ISSUE,
+)
+
+
+class ReleaseNote(models.Model):
+    """One note of one release. Visible like a document (`visibility`); archived notes drop
+    out of notes lists, briefings and feeds."""
+
+    VISIBILITY_PUBLIC = Visibility.PUBLIC
+    VISIBILITY_COMMUNITY = Visibility.COMMUNITY
+    READABLE_STATUSES = (Status.PUBLISHED,)
+    STATUS_CHOICES = [(s.value, s.label) for s in (Status.PUBLISHED, Status.ARCHIVED)]
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="notes")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="release_notes"
+    )
+    # Stable identity for re-imports: unique per organisation and release.
+    slug = models.SlugField(max_length=150, validators=[slug_validator])
+    component = models.ForeignKey(
+        Component, null=True, blank=True, on_delete=models.SET_NULL, related_name="release_notes"
+    )
+    kind = models.CharField(max_length=16, choices=NoteKind.choices)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, editable=False)
+    order = models.PositiveIntegerField(default=0)
+    source_url = models.URLField(max_length=500, blank=True)
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.PUBLISHED)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["release__released_on", "organisation__slug", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "release", "slug"], name="one_note_per_slug"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.release.slug}: {self.title}"
+
+    def get_absolute_url(self):
+        return reverse("api:release-notes", kwargs={"slug": self.release.slug})
