@@ -59,7 +59,7 @@ def read_markdown(text: str) -> MarkdownFile:
                 raise ImportFailure("front matter must be a mapping of keys to values", 2)
             return MarkdownFile(
                 front_matter=data,
-                body="\n".join(lines[index + 1 :]).lstrip("\n"),
+                body="\n".join(lines[index + 1 :]),
                 body_line=index + 2,
             )
     raise ImportFailure("front matter starts with '---' but never ends", 1)
@@ -167,6 +167,71 @@ def import_document(*, model, organisation, slug: str, fields: dict, actor, dry_
     return outcome, document
 
 
+@dataclass
+class ImportSummary:
+    """What an import did, file by file, and in total."""
+
+    total: int = 0
+    counts: dict = field(
+        default_factory=lambda: dict.fromkeys(
+            ("created", "updated", "unchanged", "skipped", "failed"), 0
+        )
+    )
+    files: list = field(default_factory=list)  # {"file", "outcome", "note"}
+    notes: list = field(default_factory=list)  # remarks about the whole run
+
+    @property
+    def ok(self) -> bool:
+        return self.counts.get("failed", 0) == 0
+
+    def as_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "files_total": self.total,
+            **self.counts,
+            "files": self.files,
+            "notes": self.notes,
+        }
+
+
+def run_import(importer, options: dict, *, on_file=None) -> ImportSummary:
+    """Run an importer (anything with sources(), import_one() and finish()) over its files.
+
+    Each file is imported on its own (all-or-nothing: import_document is atomic); a file
+    that fails is recorded and the others go on. `on_file(index, total, record)` reports
+    progress. A dry run does all the work in a transaction that is rolled back, so what
+    it reports is what a real run would do (catalogue entries it creates included).
+    """
+    if options.get("dry_run"):
+        with transaction.atomic():
+            summary = _run_import(importer, options, on_file)
+            transaction.set_rollback(True)
+        return summary
+    return _run_import(importer, options, on_file)
+
+
+def _run_import(importer, options, on_file) -> ImportSummary:
+    summary = ImportSummary()
+    sources = list(importer.sources(options))
+    summary.total = len(sources)
+    for index, (name, path) in enumerate(sources, start=1):
+        try:
+            outcome, note = importer.import_one(name, path, options)
+        except ImportFailure as failure:
+            outcome, note = "failed", str(failure)
+        summary.counts[outcome] = summary.counts.get(outcome, 0) + 1
+        record = {"file": name, "outcome": outcome, "note": note}
+        summary.files.append(record)
+        if on_file is not None:
+            on_file(index, len(sources), record)
+    for name, value in importer.finish(options).items():
+        if name == "notes":
+            summary.notes.extend(value)
+        else:
+            summary.counts[name] = summary.counts.get(name, 0) + value
+    return summary
+
+
 class ImportCommand(BaseCommand):
     """The shape every importer command shares (API.md "Management commands"): acts as the
     instance's operator, needs an existing organisation, `--visibility` (default
@@ -202,25 +267,22 @@ class ImportCommand(BaseCommand):
                 f"No organisation '{options['organisation']}'; create it with create_organisation."
             ) from None
         options["actor"] = services.Actor.operator()
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-        sources = list(self.sources(options))
-        for index, (name, path) in enumerate(sources, start=1):
-            try:
-                outcome, note = self.import_one(name, path, options)
-            except ImportFailure as failure:
-                outcome, note = "failed", str(failure)
-            counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome in ("failed", "skipped") or note:
-                stream = self.stderr if outcome == "failed" else self.stdout
-                stream.write(f"{outcome}: {name}: {note}")
+
+        def report(index, total, record):
+            if record["outcome"] in ("failed", "skipped") or record["note"]:
+                stream = self.stderr if record["outcome"] == "failed" else self.stdout
+                stream.write(f"{record['outcome']}: {record['file']}: {record['note']}")
             if index % self.PROGRESS_EVERY == 0:
-                self.stdout.write(f"... {index}/{len(sources)} files")
-        counts.update(self.finish(options))
-        summary = ", ".join(f"{count} {outcome}" for outcome, count in counts.items())
+                self.stdout.write(f"... {index}/{total} files")
+
+        summary = run_import(self, options, on_file=report)
+        for note in summary.notes:
+            self.stdout.write(f"note: {note}")
+        counts = ", ".join(f"{count} {outcome}" for outcome, count in summary.counts.items())
         prefix = "Dry run, nothing written: " if options["dry_run"] else ""
-        self.stdout.write(f"{prefix}{len(sources)} files: {summary}.")
-        if counts["failed"]:
-            raise CommandError(f"{counts['failed']} file(s) failed; see above.")
+        self.stdout.write(f"{prefix}{summary.total} files: {counts}.")
+        if not summary.ok:
+            raise CommandError(f"{summary.counts['failed']} file(s) failed; see above.")
 
     def sources(self, options):
         raise NotImplementedError
@@ -229,5 +291,6 @@ class ImportCommand(BaseCommand):
         raise NotImplementedError
 
     def finish(self, options) -> dict:
-        """Work after all files (e.g. pruning); returns more summary counts."""
+        """Work after all files (e.g. pruning); returns more summary counts, and remarks
+        about the whole run under "notes"."""
         return {}

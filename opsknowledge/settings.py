@@ -251,3 +251,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO" if DEBUG else "WARNING"},
 }
+
+# POST /api/v1/import/: the largest archive accepted, and what it may unpack to.
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+IMPORT_MAX_FILES = 5000

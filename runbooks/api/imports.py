@@ -1,0 +1,164 @@
+"""POST /api/v1/import/: a tar.gz or zip of Markdown files, imported exactly as
+`import_runbooks` imports a directory (same importer, same services, same summary)."""
+
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from opsknowledge import services
+from opsknowledge.api.errors import TooLarge
+from opsknowledge.importing import ImportFailure, run_import
+from opsknowledge.models import License, Organisation, Revision
+from opsknowledge.permissions import Access
+
+from ..archives import ArchiveError, unpack
+from ..importers import KINDS, RunbookTreeImporter
+
+ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/x-tar",
+                 "application/zip", "application/octet-stream")  # fmt: skip
+
+
+class ArchiveParser(parsers.BaseParser):
+    """The request body is the archive itself (curl --data-binary @tree.tar.gz)."""
+
+    media_type = "application/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.IMPORT_MAX_BYTES
+        data = stream.read(limit + 1) if stream is not None else b""
+        if len(data) > limit:
+            raise TooLarge(f"The archive exceeds {limit} bytes.")
+        return {"archive": data}
+
+
+class ImportOptions(serializers.Serializer):
+    organisation = serializers.SlugField(required=False)
+    kind = serializers.ChoiceField(choices=sorted(KINDS), default="runbook")
+    visibility = serializers.ChoiceField(
+        choices=["public", "community", "organisation"], default="organisation"
+    )
+    status = serializers.ChoiceField(choices=["draft", "published"], default="published")
+    license = serializers.ChoiceField(choices=License.values, required=False)
+    create_components = serializers.BooleanField(default=False)
+    prune = serializers.BooleanField(default=False)
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ImportView(APIView):
+    permission_classes = [IsAuthenticated]
+    parser_classes = [parsers.MultiPartParser, ArchiveParser]
+
+    @extend_schema(
+        parameters=[ImportOptions],
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImportUpload", {"file": serializers.FileField()}
+            ),
+            "application/gzip": OpenApiTypes.BINARY,
+            "application/zip": OpenApiTypes.BINARY,
+        },
+        responses=inline_serializer(
+            "ImportSummary",
+            {
+                "ok": serializers.BooleanField(),
+                "files_total": serializers.IntegerField(),
+                "created": serializers.IntegerField(),
+                "updated": serializers.IntegerField(),
+                "unchanged": serializers.IntegerField(),
+                "skipped": serializers.IntegerField(),
+                "failed": serializers.IntegerField(),
+                "pruned": serializers.IntegerField(required=False),
+                "files": serializers.ListField(child=serializers.DictField()),
+                "notes": serializers.ListField(child=serializers.CharField()),
+            },
+        ),
+    )
+    def post(self, request):
+        """Import a tar.gz or zip archive of Markdown runbooks into the token's organisation.
+
+        Options come as form fields or query parameters; `ok` is false when any file failed
+        (each file is all-or-nothing, the others are imported)."""
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.IMPORT_MAX_BYTES + 64 * 1024:
+            raise TooLarge(f"The archive exceeds {settings.IMPORT_MAX_BYTES} bytes.")
+        options = ImportOptions(data={**request.query_params.dict(), **self._form_fields(request)})
+        options.is_valid(raise_exception=True)
+        options = dict(options.validated_data)
+        access = Access.of(request)
+        organisation = self._organisation(request, options.pop("organisation", None), access)
+        if options["create_components"] and not access.is_staff:
+            raise PermissionDenied("Only staff may create components (create_components).")
+        archive = self._archive(request)
+        with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
+            try:
+                unpack(archive, Path(root))
+            except ArchiveError as error:
+                if error.too_large:
+                    raise TooLarge(str(error)) from None
+                raise ValidationError({"file": [str(error)]}) from None
+            importer = RunbookTreeImporter(
+                kind=options["kind"],
+                create_components=options["create_components"],
+                prune=options["prune"],
+            )
+            options.update(
+                root=root,
+                organisation=organisation,
+                actor=services.Actor(access=access, via=Revision.Via.IMPORT),
+            )
+            try:
+                summary = run_import(importer, options)
+            except ImportFailure as failure:
+                raise ValidationError({"file": [str(failure)]}) from None
+        return Response(
+            {
+                "organisation": organisation.slug,
+                "kind": options["kind"],
+                "dry_run": options["dry_run"],
+                **summary.as_dict(),
+            }
+        )
+
+    @staticmethod
+    def _form_fields(request) -> dict:
+        data = request.data
+        if hasattr(data, "dict"):  # multipart: a QueryDict with the file beside the fields
+            return {k: v for k, v in data.dict().items() if k != "file"}
+        return {}
+
+    @staticmethod
+    def _organisation(request, slug, access):
+        if slug is None and access.via_token:
+            slug = request.auth.organisation.slug
+        if not slug:
+            raise ValidationError({"organisation": ["This field is required (or use a token)."]})
+        organisation = Organisation.objects.filter(slug=slug).first()
+        if organisation is None:
+            raise ValidationError({"organisation": [f"unknown organisation '{slug}'."]})
+        if not access.can_write(organisation):
+            raise PermissionDenied(
+                f"You need the editor or admin role in organisation '{slug}' to import there."
+            )
+        return organisation
+
+    @staticmethod
+    def _archive(request) -> bytes:
+        data = request.data
+        if "archive" in data:
+            return data["archive"]
+        upload = data.get("file")
+        if upload is None:
+            raise ValidationError(
+                {"file": ["Send the archive as the multipart field 'file' or as the body."]}
+            )
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise TooLarge(f"The archive exceeds {settings.IMPORT_MAX_BYTES} bytes.")
+        return upload.read()

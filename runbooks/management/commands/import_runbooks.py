@@ -1,0 +1,48 @@
+from opsknowledge.importing import ImportCommand
+from opsknowledge.models import License
+from runbooks.importers import KINDS, RunbookTreeImporter
+
+
+class Command(ImportCommand):
+    help = (
+        "Import a tree of Markdown runbooks (or best practices) with optional YAML front "
+        "matter into an organisation. Re-importing an unchanged tree changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory")
+        super().add_arguments(parser)
+        parser.add_argument("--kind", choices=sorted(KINDS), default="runbook")
+        parser.add_argument(
+            "--create-components",
+            action="store_true",
+            help="create components named by folders or front matter that do not exist",
+        )
+        parser.add_argument(
+            "--license",
+            choices=License.values,
+            help="SPDX id for files whose front matter names none (default CC-BY-SA-4.0)",
+        )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="archive the organisation's imported documents whose files disappeared",
+        )
+
+    def handle(self, *args, **options):
+        options["root"] = options["directory"]
+        self.importer = RunbookTreeImporter(
+            kind=options["kind"],
+            create_components=options["create_components"],
+            prune=options["prune"],
+        )
+        return super().handle(*args, **options)
+
+    def sources(self, options):
+        return self.importer.sources(options)
+
+    def import_one(self, name, path, options):
+        return self.importer.import_one(name, path, options)
+
+    def finish(self, options):
+        return self.importer.finish(options)
