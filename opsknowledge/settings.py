@@ -256,3 +256,6 @@ LOGGING = {
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 IMPORT_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 IMPORT_MAX_FILES = 5000
+
+# Runbook lint: a runbook not reviewed for longer than this is flagged.
+RUNBOOK_REVIEW_MAX_AGE_DAYS = 365

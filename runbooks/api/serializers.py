@@ -45,11 +45,22 @@ class IncidentBriefSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class LintFindingSerializer(serializers.Serializer):
+    check = serializers.CharField()
+    message = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+
+
 class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
-    DETAIL_ONLY = DocumentSerializer.DETAIL_ONLY + ("incidents",)
+    # lint reads every other runbook's slug and the page's text: detail only.
+    DETAIL_ONLY = DocumentSerializer.DETAIL_ONLY + ("incidents", "lint")
 
     alerts = AlertNamesField(required=False)
     incidents = serializers.SerializerMethodField()
+    lint = serializers.SerializerMethodField(
+        help_text="Advice on this runbook (missing sections, dead links, overdue review...); "
+        "never blocks a write."
+    )
     severity = serializers.ChoiceField(choices=[("", "none")] + Severity.choices, required=False)
     upgrade_from = SlugReferenceField(
         noun="release", queryset=Release.objects.all(), required=False, allow_null=True
@@ -67,6 +78,7 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
             "upgrade_to",
             "upstream",
             "incidents",
+            "lint",
         ]
 
     @extend_schema_field(IncidentBriefSerializer(many=True))
@@ -83,6 +95,12 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
             .order_by("-started_at", "slug")
         )
         return IncidentBriefSerializer(reports, many=True, context=self.context).data
+
+    @extend_schema_field(LintFindingSerializer(many=True))
+    def get_lint(self, runbook):
+        from ..lint import existing_documents, lint
+
+        return lint(runbook, existing=existing_documents([runbook.organisation_id]))
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

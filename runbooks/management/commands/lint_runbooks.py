@@ -1,0 +1,40 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from opsknowledge.models import Organisation
+from runbooks.lint import existing_documents, lint
+from runbooks.models import Runbook
+
+
+class Command(BaseCommand):
+    help = (
+        "Lint runbooks: missing sections, empty code blocks, dead internal links, overdue "
+        "reviews, releases past end of maintenance. Archived runbooks are left out."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--organisation", help="organisation slug (default: all)")
+
+    def handle(self, organisation, **options):
+        runbooks = (
+            Runbook.objects.exclude(status="archived")
+            .select_related("organisation")
+            .prefetch_related("releases")
+            .order_by("organisation__slug", "slug")
+        )
+        if organisation:
+            if not Organisation.objects.filter(slug=organisation).exists():
+                raise CommandError(f"No organisation '{organisation}'.")
+            runbooks = runbooks.filter(organisation__slug=organisation)
+        existing = existing_documents()
+        flagged = total = findings = 0
+        for runbook in runbooks:
+            total += 1
+            problems = lint(runbook, existing=existing)
+            if problems:
+                flagged += 1
+                findings += len(problems)
+                self.stdout.write(f"{runbook.reference()}:")
+                for problem in problems:
+                    where = f" (line {problem['line']})" if problem["line"] else ""
+                    self.stdout.write(f"  {problem['check']}{where}: {problem['message']}")
+        self.stdout.write(f"{total} runbooks, {flagged} with findings, {findings} findings.")
