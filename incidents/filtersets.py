@@ -3,6 +3,8 @@ from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
 from opsknowledge.filtersets import DocumentFilterSet
+from opsknowledge.permissions import Access
+from runbooks.models import Runbook
 
 from .models import ActionItem, FailureReport, Severity
 
@@ -30,7 +32,12 @@ class FailureReportFilterSet(DocumentFilterSet):
         if value.count("/") != 1:
             raise ValidationError({name: ["Use 'organisation/slug'."]})
         organisation, slug = value.split("/")
-        return queryset.filter(
-            runbook_links__runbook__organisation__slug=organisation,
-            runbook_links__runbook__slug=slug,
-        ).distinct()
+        # A runbook the caller cannot read filters like one that does not exist.
+        runbook = (
+            Runbook.objects.visible_to(Access.of(self.request))
+            .filter(organisation__slug=organisation, slug=slug)
+            .first()
+        )
+        if runbook is None:
+            return queryset.none()
+        return queryset.filter(runbook_links__runbook=runbook).distinct()

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Upper
 
 from opsknowledge.models import Release
 from opsknowledge.models.documents import AdoptableDocument
@@ -55,10 +56,12 @@ class RunbookAlert(models.Model):
     on every database)."""
 
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="alerts")
-    name = models.CharField(max_length=200, db_index=True)
+    name = models.CharField(max_length=200)
 
     class Meta:
         ordering = ["name"]
+        # Alert names are looked up case-insensitively (/r/<alert>, ?alert=): UPPER(name).
+        indexes = [models.Index(Upper("name"), name="runbook_alert_name_upper")]
         constraints = [
             models.UniqueConstraint(fields=["runbook", "name"], name="one_alert_name_per_runbook")
         ]

@@ -1,19 +1,23 @@
 """Who reads and who writes which document, over HTTP: the table of
-opsknowledge/tests/test_permissions.py taken through every document endpoint of runbooks and
-practices (API.md "Visibility" and "Documents").
+opsknowledge/tests/test_permissions.py taken through every document endpoint of runbooks,
+practices and failure reports, the Atom feeds, and the links between reports and runbooks
+(API.md "Visibility" and "Documents").
 
-Organisation "owner" has one document per row of READERS (two revisions each), of both kinds;
-each test asks as one caller. Most callers are forced onto the request; the `*_token` callers
-send a real `Authorization: Token` header for a token of their organisation.
+Organisation "owner" has one document per row of READERS that its kind has (two revisions
+each), of every kind; each failure report links every runbook. Each test asks as one caller.
+Most callers are forced onto the request; the `*_token` callers send a real
+`Authorization: Token` header for a token of their organisation.
 """
 
 import json
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
 
+from incidents.models import FailureReport
 from opsknowledge import services
 from opsknowledge.models import Organisation
 from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
@@ -21,7 +25,8 @@ from runbooks.models import Practice, Runbook
 
 pytestmark = pytest.mark.django_db
 
-KINDS = {"runbooks": Runbook, "practices": Practice}
+KINDS = {"runbooks": Runbook, "practices": Practice, "incidents": FailureReport}
+ADOPTABLE = ["runbooks", "practices"]  # failure reports have no adopt/upstream-diff
 
 EVERYONE = {"anonymous", "outsider", "other_editor", "viewer", "editor", "admin", "staff"}
 # Signed in and member of some organisation: staff without a membership are not.
@@ -38,6 +43,9 @@ READERS = {
     ("public", "draft"): OWNER_MEMBERS,
     ("community", "draft"): OWNER_MEMBERS,
     ("organisation", "draft"): OWNER_MEMBERS,
+    # Failure reports only (the other kinds have no status in_review): members-only like drafts.
+    ("public", "in_review"): OWNER_MEMBERS,
+    ("community", "in_review"): OWNER_MEMBERS,
 }
 
 # Callers who authenticate with a real token: name -> (the caller they act as, token's org)
@@ -59,6 +67,12 @@ def role(caller: str) -> str:
     return TOKEN_CALLERS[caller][0] if caller in TOKEN_CALLERS else caller
 
 
+def rows(model) -> list:
+    """The rows of READERS that `model` has: those with a status of its kind."""
+    statuses = {value for value, _label in model.STATUS_CHOICES}
+    return [key for key in READERS if key[1] in statuses]
+
+
 def slug_of(key) -> str:
     visibility, status = key
     return f"{visibility}-{status}"
@@ -68,7 +82,13 @@ def readable(caller: str, key) -> bool:
     return role(caller) in READERS[key]
 
 
-def make_document(model, organisation, slug, visibility, status, tags=("shared",)):
+# What a published failure report needs besides its summary (a PUT replaces all content).
+PUBLISHABLE = {
+    FailureReport: {"impact": "Volumes hung for an hour.", "root_cause": "The cluster was full."}
+}
+
+
+def make_document(model, organisation, slug, visibility, status, tags=("shared",), **content):
     """A document with revisions 1 and 2, written as the instance's operator."""
     document = services.document_create(
         model=model,
@@ -81,6 +101,8 @@ def make_document(model, organisation, slug, visibility, status, tags=("shared",
             "visibility": visibility,
             "status": status,
             "tags": list(tags),
+            **PUBLISHABLE.get(model, {}),
+            **content,
         },
         actor=OPERATOR,
     )
@@ -114,11 +136,16 @@ class World:
     def document(self, slug: str):
         return self.model.objects.get(organisation__slug="owner", slug=slug)
 
+    @property
+    def keys(self) -> list:
+        """The rows of READERS this kind has (one document of "owner" each)."""
+        return rows(self.model)
+
 
 @pytest.fixture(scope="module")
 def users(django_db_setup, django_db_blocker):
-    """The callers (returned) and the documents of both kinds, built once for this module
-    (building them for each of the ~300 tests would take over a minute) inside a transaction
+    """The callers (returned) and the documents of every kind, built once for this module
+    (building them for each of the ~500 tests would take minutes) inside a transaction
     rolled back at its end. Each test runs in a savepoint of its own, so whatever a test
     writes is undone before the next test starts."""
     with django_db_blocker.unblock(), transaction.atomic():
@@ -131,10 +158,14 @@ def users(django_db_setup, django_db_blocker):
             "editor": member(owner, "editor", username="editor"),
             "admin": member(owner, "admin", username="admin"),
         }
-        for model in KINDS.values():
-            for key in READERS:
+        for model in KINDS.values():  # runbooks first: every failure report links them all
+            content = {}
+            if model is FailureReport:
+                runbooks = Runbook.objects.filter(organisation=owner).order_by("slug")
+                content["runbooks"] = [{"runbook": rb, "relation": "used"} for rb in runbooks]
+            for key in rows(model):
                 tags = ["shared", SECRET_TAG] if key == ("organisation", "draft") else ["shared"]
-                make_document(model, owner, slug_of(key), *key, tags=tags)
+                make_document(model, owner, slug_of(key), *key, tags=tags, **content)
         yield users
         transaction.set_rollback(True)
 
@@ -160,24 +191,32 @@ def assert_like_missing(response, missing, slug):
 
 # -- reads ---------------------------------------------------------------------------------
 
+# name -> (query, which rows match it, the kinds that have the filter)
 LIST_FILTERS = {
-    "all": ({}, lambda key: True),
-    "organisation": ({"organisation": "owner"}, lambda key: True),
-    "secret-tag": ({"tag": SECRET_TAG}, lambda key: key == ("organisation", "draft")),
-    "drafts": ({"status": "draft"}, lambda key: key[1] == "draft"),
+    "all": ({}, lambda key: True, KINDS),
+    "organisation": ({"organisation": "owner"}, lambda key: True, KINDS),
+    "secret-tag": ({"tag": SECRET_TAG}, lambda key: key == ("organisation", "draft"), KINDS),
+    "drafts": ({"status": "draft"}, lambda key: key[1] == "draft", KINDS),
+    "in-review": ({"status": "in_review"}, lambda key: key[1] == "in_review", ["incidents"]),
+    # ?runbook= (incidents): test_reports_filtered_by_a_runbook_the_caller_cannot_read_are_none
 }
+LIST_CASES = [
+    pytest.param(kind, query, id=f"{kind}-{query}")
+    for query, (_params, _matches, kinds) in LIST_FILTERS.items()
+    for kind in kinds
+]
 
 
-@pytest.mark.parametrize("query", list(LIST_FILTERS))
+@pytest.mark.parametrize("kind,query", LIST_CASES)
 @pytest.mark.parametrize("caller", CALLERS)
 def test_list_holds_exactly_the_readable_documents(world, caller, query):
-    params, matches = LIST_FILTERS[query]
+    params, matches, _kinds = LIST_FILTERS[query]
     response = world.client(caller).get(f"/api/v1/{world.kind}/", params)
     assert response.status_code == 200, response.content
     body = response.json()
     listed = {(item["organisation"], item["slug"]) for item in body["results"]}
     expected = {
-        ("owner", slug_of(key)) for key in READERS if readable(caller, key) and matches(key)
+        ("owner", slug_of(key)) for key in world.keys if readable(caller, key) and matches(key)
     }
     assert listed == expected
     assert body["count"] == len(expected)
@@ -207,9 +246,9 @@ def check_readable_body(endpoint, body, slug):
 def test_document_endpoints_answer_404_for_what_the_caller_cannot_read(world, caller, endpoint):
     client = world.client(caller)
     suffix = READ_ENDPOINTS[endpoint]
-    responses = {slug_of(key): client.get(world.url(slug_of(key), suffix)) for key in READERS}
+    responses = {slug_of(key): client.get(world.url(slug_of(key), suffix)) for key in world.keys}
     assert {slug: r.status_code for slug, r in responses.items()} == {
-        slug_of(key): 200 if readable(caller, key) else 404 for key in READERS
+        slug_of(key): 200 if readable(caller, key) else 404 for key in world.keys
     }
     missing = client.get(world.url(MISSING, suffix))
     for slug, response in responses.items():
@@ -225,20 +264,21 @@ def test_web_page_answers_404_for_what_the_caller_cannot_read(world, caller):
     if caller != "anonymous":
         client.force_login(world.users[caller])  # the web UI signs in with a session cookie
     statuses = {}
-    for key in READERS:
+    for key in world.keys:
         response = client.get(f"/{world.kind}/owner/{slug_of(key)}/")
         statuses[slug_of(key)] = response.status_code
         if response.status_code == 200:
             assert response["Content-Type"].startswith("text/html")
             assert f"{slug_of(key)} title" in response.content.decode()
-    assert statuses == {slug_of(key): 200 if readable(caller, key) else 404 for key in READERS}
+    assert statuses == {slug_of(key): 200 if readable(caller, key) else 404 for key in world.keys}
     assert client.get(f"/{world.kind}/owner/{MISSING}/").status_code == 404
 
 
 # -- writes --------------------------------------------------------------------------------
 
 WRITES = {
-    # method -> (request body, status a writer gets for an existing document)
+    # method -> (request body, status a writer gets for an existing document); a PUT also
+    # sends the kind's PUBLISHABLE content, so published reports stay publishable.
     "put": ({"title": "Replaced title", "summary": "replaced"}, 200),
     "patch": ({"title": "Patched title"}, 200),
     "delete": (None, 200),
@@ -260,8 +300,10 @@ def expected_write_status(caller, writer_gets):
 def test_writes_need_editor_or_admin_of_the_owner(world, caller, method):
     client = world.client(caller)
     data, _ = WRITES[method]
+    if method == "put":
+        data = {**data, **PUBLISHABLE.get(world.model, {})}
     statuses, expected = {}, {}
-    for slug in [slug_of(key) for key in READERS] + [MISSING]:
+    for slug in [slug_of(key) for key in world.keys] + [MISSING]:
         exists = slug != MISSING
         # A create (PUT of a missing slug) must not carry If-Match; the rest need it.
         headers = {"HTTP_IF_MATCH": '"2"'} if exists or method != "put" else {}
@@ -283,7 +325,7 @@ def test_writes_need_editor_or_admin_of_the_owner(world, caller, method):
     assert statuses == expected
     if role(caller) not in WRITERS:
         # Nothing was written, nothing was created.
-        assert world.model.objects.count() == len(READERS)
+        assert world.model.objects.count() == len(world.keys)
         assert set(world.model.objects.values_list("revision", flat=True)) == {2}
 
 
@@ -325,6 +367,7 @@ def expected_adopt_status(caller, key):
     return 201 if role(caller) in writers_of_target else 403
 
 
+@pytest.mark.parametrize("kind", ADOPTABLE)
 @pytest.mark.parametrize("caller", CALLERS)
 def test_adopt_what_the_caller_can_read_into_an_organisation_it_can_write(world, caller):
     client = world.client(caller)
@@ -336,9 +379,9 @@ def test_adopt_what_the_caller_can_read_into_an_organisation_it_can_write(world,
             data["slug"] = f"copy-of-{slug}"
         return client.post(world.url(slug, "adopt/"), data, format="json")
 
-    responses = {slug_of(key): request(slug_of(key)) for key in READERS}
+    responses = {slug_of(key): request(slug_of(key)) for key in world.keys}
     assert {slug: r.status_code for slug, r in responses.items()} == {
-        slug_of(key): expected_adopt_status(caller, key) for key in READERS
+        slug_of(key): expected_adopt_status(caller, key) for key in world.keys
     }
     missing = request(MISSING)
     for slug, response in responses.items():
@@ -354,12 +397,31 @@ def test_adopt_what_the_caller_can_read_into_an_organisation_it_can_write(world,
             assert body["error"]["code"] == "permission_denied"
 
 
+@pytest.mark.parametrize("kind", ["incidents"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_failure_reports_have_no_adopt_or_upstream_diff(world, caller):
+    """Not a 500, and the same JSON answer for every report as for one that does not exist."""
+    client = world.client(caller)
+    answers = {}
+    for slug in [slug_of(key) for key in world.keys] + [MISSING]:
+        adopt = client.post(world.url(slug, "adopt/"), {"organisation": "owner"}, format="json")
+        upstream_diff = client.get(world.url(slug, "upstream-diff/"))
+        for endpoint, response in {"adopt": adopt, "upstream-diff": upstream_diff}.items():
+            assert response.status_code in (404, 405), (endpoint, slug, response.content)
+            assert response["Content-Type"].startswith("application/json")
+            body = json.dumps(response.json()).replace(slug, MISSING)
+            answers[(endpoint, slug)] = (response.status_code, body)
+    assert {key: answers[(key[0], MISSING)] for key in answers} == answers
+    assert world.model.objects.count() == len(world.keys)  # nothing was copied
+
+
+@pytest.mark.parametrize("kind", ADOPTABLE)
 @pytest.mark.parametrize("caller", CALLERS)
 def test_upstream_diff_is_visible_exactly_when_the_adopted_document_is(world, caller):
-    """Copies in "owner" of a public document of "other", one per row of READERS."""
+    """Copies in "owner" of a public document of "other", one per row of its kind."""
     other = Organisation.objects.get(slug="other")
     original = make_document(world.model, other, "original", "public", "published")
-    for visibility, status in READERS:
+    for visibility, status in world.keys:
         services.document_adopt(
             source=original,
             organisation=Organisation.objects.get(slug="owner"),
@@ -373,10 +435,11 @@ def test_upstream_diff_is_visible_exactly_when_the_adopted_document_is(world, ca
 
     client = world.client(caller)
     responses = {
-        key: client.get(world.url(f"adopted-{slug_of(key)}", "upstream-diff/")) for key in READERS
+        key: client.get(world.url(f"adopted-{slug_of(key)}", "upstream-diff/"))
+        for key in world.keys
     }
     assert {slug_of(key): r.status_code for key, r in responses.items()} == {
-        slug_of(key): 200 if readable(caller, key) else 404 for key in READERS
+        slug_of(key): 200 if readable(caller, key) else 404 for key in world.keys
     }
     missing = client.get(world.url(MISSING, "upstream-diff/"))
     for key, response in responses.items():
@@ -387,6 +450,7 @@ def test_upstream_diff_is_visible_exactly_when_the_adopted_document_is(world, ca
             assert_like_missing(response, missing, f"adopted-{slug_of(key)}")
 
 
+@pytest.mark.parametrize("kind", ADOPTABLE)
 def test_upstream_diff_does_not_reveal_an_original_that_became_unreadable(world):
     client = world.client("other_editor")
     response = client.post(
@@ -406,3 +470,103 @@ def test_upstream_diff_does_not_reveal_an_original_that_became_unreadable(world)
     response = client.get(copy_url + "upstream-diff/")
     assert response.status_code == 404
     assert "now private" not in response.content.decode()
+
+
+# -- Atom feeds ----------------------------------------------------------------------------
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+FEEDS = {"runbooks": Runbook, "incidents": FailureReport}
+FEED_QUERIES = ["", "?organisation=owner"]
+
+
+def feed_entries(response) -> set:
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(response.content)
+    return {entry.findtext(f"{ATOM}id") for entry in feed.iter(f"{ATOM}entry")}
+
+
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_feeds_hold_exactly_the_public_published_documents_whoever_asks(users, api, caller):
+    """Feeds are public: never a community, organisation, draft, in-review or archived
+    document, and a signed-in member gets byte for byte what anonymous readers get."""
+    feeds = {
+        (feed, query): f"/feeds/{feed}.atom{query}" for feed in FEEDS for query in FEED_QUERIES
+    }
+    anonymous = {feed: api.get(url) for feed, url in feeds.items()}
+    if caller != "anonymous":
+        api.force_login(users[caller])
+    responses = {feed: api.get(url) for feed, url in feeds.items()}
+    assert {feed: feed_entries(response) for feed, response in responses.items()} == {
+        (feed, query): {f"{FEEDS[feed].kind}:owner/public-published"} for feed, query in feeds
+    }
+    for (feed, query), response in responses.items():
+        text = response.content.decode()
+        titled = {slug_of(key) for key in rows(FEEDS[feed]) if f"{slug_of(key)} title" in text}
+        assert titled == {"public-published"}, feeds[feed, query]
+        assert response.content == anonymous[feed, query].content, feeds[feed, query]
+
+
+# -- links between failure reports and runbooks ----------------------------------------------
+# Every report of "owner" (one per row) links every runbook of "owner" (one per row).
+
+
+def linked_runbooks(links) -> list:
+    return sorted(link["runbook"] for link in links)
+
+
+@pytest.mark.parametrize("kind", ["runbooks"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_runbook_lists_the_published_reports_linking_it_that_the_caller_reads(world, caller):
+    """The public runbook is linked by a report of every visibility and status."""
+    response = world.client(caller).get(world.url("public-published"))
+    assert response.status_code == 200, response.content
+    assert {(item["organisation"], item["slug"]) for item in response.json()["incidents"]} == {
+        ("owner", slug_of(key))
+        for key in rows(FailureReport)
+        if key[1] == "published" and readable(caller, key)
+    }
+
+
+@pytest.mark.parametrize("kind", ["incidents"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_report_shows_only_the_linked_runbooks_the_caller_reads(world, caller):
+    """The public, published report links the community and organisation-only runbooks (and
+    the drafts) too: only those who may read a runbook see the link to it, in the report, in
+    its revisions and in the list (every report the caller reads)."""
+    client = world.client(caller)
+    runbooks = sorted(f"owner/{slug_of(key)}" for key in rows(Runbook) if readable(caller, key))
+    report = client.get(world.url("public-published")).json()
+    revision = client.get(world.url("public-published", "revisions/1/")).json()
+    page = client.get(f"/api/v1/{world.kind}/").json()
+    shown = {
+        "detail": linked_runbooks(report["runbooks"]),
+        "revision 1": linked_runbooks(revision["snapshot"]["runbooks"]),
+        **{f"list: {item['slug']}": linked_runbooks(item["runbooks"]) for item in page["results"]},
+    }
+    assert shown == {
+        "detail": runbooks,
+        "revision 1": runbooks,
+        **{f"list: {slug_of(key)}": runbooks for key in world.keys if readable(caller, key)},
+    }
+
+
+@pytest.mark.parametrize("kind", ["incidents"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_reports_filtered_by_a_runbook_the_caller_cannot_read_are_none(world, caller):
+    """?runbook= naming a runbook the caller may not read answers as for one that does not
+    exist (an empty list), not with the reports that link it."""
+    client = world.client(caller)
+
+    def listed(reference):
+        response = client.get(f"/api/v1/{world.kind}/", {"runbook": reference})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["count"] == len(body["results"])
+        return {item["slug"] for item in body["results"]}
+
+    assert listed(f"owner/{MISSING}") == set()
+    reports = {slug_of(key) for key in world.keys if readable(caller, key)}
+    assert {slug_of(key): listed(f"owner/{slug_of(key)}") for key in rows(Runbook)} == {
+        slug_of(key): reports if readable(caller, key) else set() for key in rows(Runbook)
+    }

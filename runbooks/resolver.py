@@ -1,0 +1,207 @@
+"""`GET /r/<alertname>`: from a Prometheus alert to the runbook that answers it, and the small
+search page its "not found" answer points to.
+
+Alertmanager templates link `runbook_url: https://<host>/r/{{ $labels.alertname }}`, so the
+resolver must answer with one redirect to the best runbook the browser's user may read:
+
+- candidates: published runbooks the caller may read (`visible_to`) that list the alert name
+  (case-insensitively); `?component=` (children included) and `?release=` narrow them;
+- preference: the caller's own organisations, then `?organisation=`, then everyone else;
+- ties: the more specific runbook (fewer alert names), the most recently updated, then
+  organisation slug and slug, so the same question always gets the same answer.
+
+The choice is one query whatever the number of candidates. Without a match the answer is a
+404 page with near matches taken only from runbooks the caller may read, so it never tells
+anyone which alerts other organisations have runbooks for.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from opsknowledge.api.fields import did_you_mean
+from opsknowledge.models import Component, Organisation, Release
+from opsknowledge.models.documents import Status
+from opsknowledge.permissions import Access
+
+from .models import Runbook, RunbookAlert
+
+NEAR_MATCH_LIMIT = 10
+# No stored alert name is longer (RunbookAlert.name); longer input cannot match anything,
+# and difflib's cost grows with the length of what it compares.
+ALERT_NAME_MAX_LENGTH = RunbookAlert._meta.get_field("name").max_length
+
+
+class UnknownParameter(Exception):
+    """A query parameter naming something the catalogue does not have."""
+
+    def __init__(self, parameter: str, value: str, hint: str):
+        self.parameter, self.value, self.hint = parameter, value, hint
+        super().__init__(f"unknown {parameter} '{value}'{hint}")
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What the query string asks for: an organisation to prefer, and the components (ids,
+    children included) and release the runbook must be about."""
+
+    organisation: Organisation | None = None
+    component_ids: frozenset[int] | None = None
+    release: Release | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return self.component_ids is not None or self.release is not None
+
+
+def _parameter(params, name: str) -> str:
+    return params.get(name, "").strip()
+
+
+def _unknown(parameter: str, value: str, model) -> UnknownParameter:
+    # The catalogue is public (/api/v1/ lists it), so naming valid slugs leaks nothing.
+    return UnknownParameter(
+        parameter, value, did_you_mean(value, model.objects.values_list("slug", flat=True))
+    )
+
+
+def parse_narrowing(params) -> Narrowing:
+    """The Narrowing the query string asks for; UnknownParameter for a slug that does not
+    exist, as silently ignoring it would pick a runbook for the wrong component."""
+    organisation = component_ids = release = None
+    if slug := _parameter(params, "organisation"):
+        organisation = Organisation.objects.filter(slug=slug).first()
+        if organisation is None:
+            raise _unknown("organisation", slug, Organisation)
+    if name := _parameter(params, "component"):
+        component = Component.objects.lookup(name)
+        if component is None:
+            raise _unknown("component", name, Component)
+        component_ids = frozenset(Component.objects.with_descendants([component]))
+    if slug := _parameter(params, "release"):
+        release = Release.objects.filter(slug=slug).first()
+        if release is None:
+            raise _unknown("release", slug, Release)
+    return Narrowing(organisation, component_ids, release)
+
+
+def published_runbooks(request):
+    """The runbooks that may answer an alert for this caller. Drafts are excluded even for
+    their own organisation: an alert link must not lead on-call staff to unfinished text."""
+    return Runbook.objects.visible_to(request).filter(status=Status.PUBLISHED)
+
+
+def answering(queryset, alertname: str):
+    # A subquery rather than a join: no duplicate rows, and the alert count below stays the
+    # runbook's full list rather than the matching rows only.
+    matching = RunbookAlert.objects.filter(name__iexact=alertname).values("runbook_id")
+    return queryset.filter(pk__in=matching)
+
+
+def narrowed(queryset, narrowing: Narrowing):
+    if narrowing.component_ids is not None:
+        about = Runbook.components.through.objects.filter(
+            component_id__in=narrowing.component_ids
+        ).values("runbook_id")
+        queryset = queryset.filter(pk__in=about)
+    if narrowing.release is not None:
+        about = Runbook.releases.through.objects.filter(release=narrowing.release).values(
+            "runbook_id"
+        )
+        queryset = queryset.filter(pk__in=about)
+    return queryset
+
+
+def preference(access: Access, narrowing: Narrowing) -> Case:
+    """0 for the caller's own organisations, 1 for the one asked for, 2 for the rest."""
+    cases = []
+    if access.organisation_ids:
+        cases.append(When(organisation_id__in=access.organisation_ids, then=Value(0)))
+    if narrowing.organisation is not None:
+        cases.append(When(organisation_id=narrowing.organisation.pk, then=Value(1)))
+    return Case(*cases, default=Value(2), output_field=IntegerField())
+
+
+def alert_count():
+    return Subquery(
+        RunbookAlert.objects.filter(runbook=OuterRef("pk"))
+        .order_by()
+        .values("runbook")
+        .annotate(count=Count("pk"))
+        .values("count"),
+        output_field=IntegerField(),
+    )
+
+
+def best_runbook(request, alertname: str, narrowing: Narrowing) -> Runbook | None:
+    """The runbook `/r/<alertname>` leads to, in one query; None when nothing answers."""
+    candidates = narrowed(answering(published_runbooks(request), alertname), narrowing)
+    return (
+        candidates.select_related("organisation")
+        .annotate(preference=preference(Access.of(request), narrowing), alerts_listed=alert_count())
+        .order_by("preference", "alerts_listed", "-updated", "organisation__slug", "slug")
+        .first()
+    )
+
+
+def visible_alert_names(request) -> list[str]:
+    """Every alert name some runbook the caller may read answers (those `/r/` resolves)."""
+    return list(
+        RunbookAlert.objects.filter(runbook__in=published_runbooks(request).values("pk"))
+        .order_by("name")
+        .values_list("name", flat=True)
+        .distinct()
+    )
+
+
+def near_matches(alertname: str, names: list[str]) -> list[str]:
+    """Names close to `alertname`: difflib's best first, then those containing it or
+    contained in it, case-insensitively, without the name itself."""
+    wanted = alertname.lower()
+    by_lower = {}
+    for name in names:
+        if name.lower() != wanted:
+            by_lower.setdefault(name.lower(), name)
+    close = difflib.get_close_matches(wanted, list(by_lower), n=NEAR_MATCH_LIMIT, cutoff=0.6)
+    overlapping = sorted(lower for lower in by_lower if wanted in lower or lower in wanted)
+    ordered = list(dict.fromkeys(close + overlapping))
+    return [by_lower[lower] for lower in ordered[:NEAR_MATCH_LIMIT]]
+
+
+def not_found(request, alertname: str, *, unknown: UnknownParameter | None = None, **context):
+    return render(
+        request,
+        "runbooks/alert_not_found.html",
+        {"alertname": alertname, "unknown": unknown, **context},
+        status=404,
+    )
+
+
+@never_cache  # the answer depends on who asks and changes as soon as a runbook is published
+@require_safe
+def alert_runbook(request, alertname: str):
+    """302 to the best runbook for `alertname`, or a 404 page that helps find one."""
+    try:
+        narrowing = parse_narrowing(request.GET)
+    except UnknownParameter as unknown:
+        return not_found(request, alertname, unknown=unknown)
+    if len(alertname) > ALERT_NAME_MAX_LENGTH:
+        return not_found(request, alertname[:ALERT_NAME_MAX_LENGTH] + "…")
+    runbook = best_runbook(request, alertname, narrowing)
+    if runbook is not None:
+        return HttpResponseRedirect(runbook.get_absolute_url())
+    names = visible_alert_names(request)
+    return not_found(
+        request,
+        alertname,
+        near_matches=near_matches(alertname, names),
+        # The alert has runbooks, just none about the component/release asked for.
+        narrowed_out=narrowing.narrows and alertname.lower() in {n.lower() for n in names},
+    )
