@@ -309,6 +309,12 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         kinds add their own."""
         return {}
 
+    def readable_snapshot(self, content: dict) -> dict:
+        """A stored snapshot as this reader may see it. Snapshots can name other documents
+        (a report's runbook links); kinds whose snapshots do drop what the reader cannot
+        read, exactly as their live representation does."""
+        return content
+
     def page_context(self, documents) -> dict:
         context = self.get_serializer_context()
         context["upstream_revisions"] = self.upstream_revisions(documents)
@@ -475,6 +481,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         revision = self.revision_queryset(document).filter(number=number).first()
         if revision is None:
             raise Http404(f"No revision {number} of '{document}'; it has 1 to {document.revision}.")
+        revision.snapshot = self.readable_snapshot(revision.snapshot)
         return Response(RevisionDetailSerializer(revision).data)
 
     def _revision_number(self, name, default, document):
@@ -508,7 +515,10 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             .values_list("number", "snapshot")
         )
         changes = diff_snapshots(
-            snapshots[start], snapshots[to], old_label=f"r{start}", new_label=f"r{to}"
+            self.readable_snapshot(snapshots[start]),
+            self.readable_snapshot(snapshots[to]),
+            old_label=f"r{start}",
+            new_label=f"r{to}",
         )
         return Response({"from": start, "to": to, "changes": changes})
 
