@@ -326,3 +326,17 @@ def test_staff_member_may_create_components_over_the_api(api, prom, tmp_path):
     )
     assert response.status_code == 200, response.content
     assert Runbook.objects.get().components.get().slug == "swift"
+
+
+def test_alert_links_land_on_the_imported_runbook(data, prom, client):
+    import_tree(data, "--create-components")
+    response = client.get("/r/KubePodCrashLooping")
+    assert response.status_code == 302
+    assert response["Location"] == "/runbooks/prom/kubepodcrashlooping/"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and "KubePodCrashLooping" in page.content.decode()
+    # The same runbooks, private to their organisation, are not found by outsiders.
+    Runbook.objects.update(visibility="organisation")
+    assert client.get("/r/KubePodCrashLooping").status_code == 404
+    client.force_login(member(prom, "viewer"))
+    assert client.get("/r/KubePodCrashLooping").status_code == 302
