@@ -7,8 +7,9 @@ FilterSet; visibility, preconditions, revisions, diffs and adoption live here on
 import re
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,7 @@ from drf_spectacular.utils import (
 from rest_framework import renderers, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from taggit.models import TaggedItem
 
 from .. import services
 from ..models import Component, License, Organisation, Release, Revision, Visibility
@@ -49,8 +51,12 @@ class TagListField(serializers.ListField):
             )
         return normalised
 
-    def to_representation(self, value):
-        return sorted(tag.name for tag in value.all())
+    def get_attribute(self, instance):
+        # Read through the prefetched generic relation (see Document.tagged_items).
+        return instance.tagged_items.all()
+
+    def to_representation(self, tagged_items):
+        return sorted(item.tag.name for item in tagged_items)
 
 
 class DocumentSerializer(serializers.ModelSerializer):
@@ -255,7 +261,11 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     ordering_fields = ["title", "slug", "created", "updated"]
     # Per-row relations every serializer reads; subclasses add their own.
     select_related = ("organisation",)
-    prefetch_related = ("components", "releases", "tags")
+    prefetch_related = (
+        "components",
+        "releases",
+        Prefetch("tagged_items", queryset=TaggedItem.objects.select_related("tag")),
+    )
 
     def get_queryset(self):
         # select_related/prefetch_related: the serializer reads the organisation slug, the
@@ -283,6 +293,13 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             ) from None
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _is_column(self, name: str) -> bool:
+        try:
+            field = self.model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        return field.concrete and not field.is_relation
 
     def upstream_revisions(self, documents) -> dict:
         """The current revisions of the (readable) originals of adopted documents, in one
@@ -347,7 +364,9 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     # -- endpoints ------------------------------------------------------------------------
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
+        # List items leave out the heavy Markdown fields: do not even load them.
+        heavy = [name for name in self.serializer_class.DETAIL_ONLY if self._is_column(name)]
+        queryset = self.filter_queryset(self.get_queryset()).defer(*heavy)
         page = self.paginate_queryset(queryset)
         context = self.page_context(page)
         serializer = self.get_serializer_class()(page, many=True, context=context)

@@ -1,9 +1,11 @@
 """The abstract base of every published document (runbooks, practices, failure reports)."""
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
 from taggit.managers import TaggableManager
+from taggit.models import TaggedItem
 
 from ..permissions import VisibleQuerySet
 from .catalogue import Component, Organisation, Release, slug_validator
@@ -86,6 +88,9 @@ class Document(models.Model):
     components = models.ManyToManyField(Component, blank=True, related_name="%(class)ss")
     releases = models.ManyToManyField(Release, blank=True, related_name="%(class)ss")
     tags = TaggableManager(blank=True)
+    # The same tags, as a plain generic relation: prefetching it with its tags is far
+    # cheaper than taggit's own prefetch (which builds a large query per list page).
+    tagged_items = GenericRelation(TaggedItem)
     visibility = models.CharField(
         max_length=16, choices=Visibility.choices, default=Visibility.ORGANISATION
     )
