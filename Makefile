@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint migrations-check check clean
+.PHONY: run test test-sqlite test-postgres install lint migrations-check check benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ migrations-check: install
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
 check: lint migrations-check test
+
+# Medians of the hot API paths on a throwaway database (DATABASE_URL picks the kind).
+benchmark: install
+	DEBUG=1 $(PY) manage.py benchmark $(BENCHMARK_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

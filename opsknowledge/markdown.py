@@ -7,13 +7,20 @@ Everything rendered for a browser or returned as `*_html` by the API goes throug
 import markdown as _markdown
 import nh3
 
+# superfences (pymdown-extensions) rather than Python-Markdown's fenced_code: runbooks and
+# release notes put code blocks inside list items, which fenced_code leaves as plain text.
 EXTENSIONS = [
     "markdown.extensions.tables",
-    "markdown.extensions.fenced_code",
+    "pymdownx.highlight",
+    "pymdownx.superfences",
     "markdown.extensions.sane_lists",
     "markdown.extensions.toc",
 ]
-EXTENSION_CONFIGS = {"markdown.extensions.toc": {"permalink": False}}
+EXTENSION_CONFIGS = {
+    "markdown.extensions.toc": {"permalink": False},
+    # No Pygments markup: the sanitiser would strip its spans and classes anyway.
+    "pymdownx.highlight": {"use_pygments": False},
+}
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",

@@ -366,3 +366,8 @@ def test_relative_link_survives():
 
 def test_empty_string_renders_empty():
     assert render("") == ""
+
+
+def test_code_blocks_inside_list_items_are_code():
+    html = render("* Add the key:\n\n    ```yaml\n    neutron_ssh_key:\n    ```\n")
+    assert '<li>\n<p>Add the key:</p>\n<pre><code class="language-yaml">' in html
