@@ -134,3 +134,18 @@ def test_document_fields_match_the_contract(schema):
         "warnings",
     ):
         assert field in report, field
+
+
+def test_release_upgrade_and_import_paths(schema):
+    notes = operation(schema, "/api/v1/releases/{slug}/notes/", "get")
+    assert {"kind", "component", "organisation"} <= {p["name"] for p in notes["parameters"]}
+    briefing = operation(schema, "/api/v1/upgrade-path/", "get")
+    assert {"from", "to", "component", "kind", "format"} <= {
+        p["name"] for p in briefing["parameters"]
+    }
+    assert "text/markdown" in briefing["responses"]["200"]["content"]
+    upload = operation(schema, "/api/v1/import/", "post")
+    assert {"multipart/form-data", "application/gzip", "application/zip"} <= set(
+        upload["requestBody"]["content"]
+    )
+    assert {"200", "400", "401", "403", "413"} <= set(upload["responses"])
