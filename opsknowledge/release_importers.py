@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
 from django.utils.text import slugify
 
 from .importing import FENCE, ImportFailure, headings, read_markdown
@@ -910,18 +909,3 @@ def file_outcome(*outcomes: str | Counter) -> str:
 def counts_note(counts: Counter) -> str:
     parts = [f"{counts[o]} {o}" for o in ("created", "updated", "unchanged") if counts[o]]
     return ", ".join(parts) or "none"
-
-
-class RollbackDryRun:
-    """Mixin for ImportCommand: `--dry-run` runs the whole import in one transaction that
-    is rolled back at the end, so later files see what earlier ones would have written (R1
-    follows R0, OSISM notes need their release) and the summary is the real one."""
-
-    def handle(self, *args, **options):
-        if not options.get("dry_run"):
-            return super().handle(*args, **options)
-        with transaction.atomic():
-            try:
-                return super().handle(*args, **options)
-            finally:
-                transaction.set_rollback(True)

@@ -17,7 +17,6 @@ from opsknowledge.importing import ImportCommand, ImportFailure
 from opsknowledge.release_importers import (
     OSISM_FILE,
     OSISM_NOTES_URL,
-    RollbackDryRun,
     counts_note,
     file_outcome,
     note_slugs,
@@ -46,7 +45,7 @@ def major_of(path: Path) -> int:
     return int(OSISM_FILE.match(path.name).group(1))
 
 
-class Command(RollbackDryRun, ImportCommand):
+class Command(ImportCommand):
     help = (
         "Import the Upgrade notes and Known issues of OSISM release notes (osism-N.md) as "
         "release notes of the SCS releases that ship those OSISM versions."

@@ -16,7 +16,6 @@ from opsknowledge.importing import ImportCommand, ImportFailure
 from opsknowledge.release_importers import (
     RELEASE_FILE,
     RELEASE_NOTES_URL,
-    RollbackDryRun,
     cached_lookup,
     counts_note,
     file_outcome,
@@ -38,7 +37,7 @@ def read_text(path: Path) -> str:
         raise ImportFailure(f"cannot be read: {exc}") from None
 
 
-class Command(RollbackDryRun, ImportCommand):
+class Command(ImportCommand):
     help = (
         "Import the SCS releases (name, version tag, date, upgrade chain) and their release "
         "notes from a checkout of SovereignCloudStack/release-notes."

@@ -8,13 +8,13 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from opsknowledge.importing import ImportCommand, ImportFailure, import_document
-from opsknowledge.release_importers import RollbackDryRun, parse_upgrade_guide, runbook_fields
+from opsknowledge.release_importers import parse_upgrade_guide, runbook_fields
 from runbooks.models import Runbook
 
 COMPONENT = "cluster-api"
 
 
-class Command(RollbackDryRun, ImportCommand):
+class Command(ImportCommand):
     help = (
         "Import the SCS k8s-cluster-api-provider upgrade guide (doc/Upgrade-Guide.md) as one "
         "upgrade runbook per release hop (R2 to R3, R3 to R4, ...)."
