@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
-from opsknowledge.filtersets import DocumentFilterSet
+from opsknowledge.filtersets import BoundedDateTimeFilter, DocumentFilterSet
 from opsknowledge.permissions import Access
 from runbooks.models import Runbook
 
@@ -11,8 +11,8 @@ from .models import ActionItem, FailureReport, Severity
 
 class FailureReportFilterSet(DocumentFilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = BoundedDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = BoundedDateTimeFilter(field_name="started_at", lookup_expr="lt")
     has_open_actions = django_filters.BooleanFilter(method="filter_open_actions")
     runbook = django_filters.CharFilter(
         method="filter_runbook", help_text="reports linked to the runbook 'organisation/slug'"

@@ -1,6 +1,7 @@
 """Everything under /api/: v1 endpoints of every app, the schema and its docs page."""
 
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .api.errors import not_found
@@ -18,5 +19,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a JSON 404, never Django's HTML page.
-    re_path(r"^.*$", lambda request: not_found(request, None), name="not-found"),
+    # CSRF-exempt: a POST to a wrong URL must get this JSON 404, not a CSRF failure page.
+    re_path(r"^.*$", csrf_exempt(lambda request: not_found(request, None)), name="not-found"),
 ]

@@ -3,6 +3,8 @@ an unknown catalogue slug is a 400 naming the closest valid one (the catalogue i
 while tags are matched without validation, as the tag table is shared by all organisations
 and must not tell anyone which tags exist."""
 
+import datetime
+
 import django_filters
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
@@ -23,6 +25,32 @@ def catalogue_object(model, field: str, value: str, *, aliases=False):
     return found
 
 
+MAX_QUERY_WORDS = 20
+
+
+class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO datetime that the database can store: 9999-12-31T23:59-14:00 is past year
+    9999 in UTC, which SQLite cannot represent (an error, not an empty list)."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value.astimezone(datetime.UTC)
+            except OverflowError:
+                raise ValidationError(
+                    {self.field_name: ["That time is out of range once converted to UTC."]}
+                ) from None
+        return super().filter(qs, value)
+
+
+def words_of(value: str, field: str = "q") -> list[str]:
+    """The words of a text query; too many would build a query no database should run."""
+    words = value.split()
+    if len(words) > MAX_QUERY_WORDS:
+        raise ValidationError({field: [f"Use at most {MAX_QUERY_WORDS} words."]})
+    return words
+
+
 class DocumentFilterSet(django_filters.FilterSet):
     organisation = django_filters.CharFilter(method="filter_organisation")
     component = django_filters.CharFilter(
@@ -32,7 +60,7 @@ class DocumentFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag")
     status = django_filters.CharFilter(method="filter_status")
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
+    updated_since = BoundedDateTimeFilter(field_name="updated", lookup_expr="gte")
     q = django_filters.CharFilter(method="filter_text", help_text="words in title, summary or body")
 
     def filter_organisation(self, queryset, name, value):
@@ -58,7 +86,7 @@ class DocumentFilterSet(django_filters.FilterSet):
         return queryset.filter(status=value)
 
     def filter_text(self, queryset, name, value):
-        for word in value.split():
+        for word in words_of(value, name):
             queryset = queryset.filter(
                 Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
             )

@@ -4,6 +4,7 @@ behaves exactly like an API call. Used by every importer and by load_demo."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,35 @@ from .api.documents import replacement_defaults
 from .api.errors import flatten_errors
 from .revisions import ANY
 
+logger = logging.getLogger(__name__)
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _huge_number(value) -> bool:
+    if isinstance(value, int):
+        return abs(value) > 10**18
+    if isinstance(value, list):
+        return any(_huge_number(item) for item in value)
+    if isinstance(value, dict):
+        return any(_huge_number(item) for item in value.values())
+    return False
+
+
+class FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases: front matter has no use for them, and
+    a few nested aliases expand into gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases are not allowed in front matter",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 class ImportFailure(Exception):
@@ -48,15 +76,20 @@ def read_markdown(text: str) -> MarkdownFile:
         if lines[index].strip() in ("---", "..."):
             raw = "\n".join(lines[1:index])
             try:
-                data = yaml.safe_load(raw) if raw.strip() else {}
+                data = yaml.load(raw, Loader=FrontMatterLoader) if raw.strip() else {}
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark
                 line = mark.line + 2 if mark is not None else 1
                 raise ImportFailure(f"invalid front matter: {exc.problem}", line) from None
-            except yaml.YAMLError as exc:
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+                # Also what the constructors raise: 2020-02-30, a 5000-digit number.
                 raise ImportFailure(f"invalid front matter: {exc}", 1) from None
             if not isinstance(data, dict):
                 raise ImportFailure("front matter must be a mapping of keys to values", 2)
+            if not all(isinstance(key, str) for key in data):
+                raise ImportFailure("front matter keys must be words, e.g. 'title'", 2)
+            if any(_huge_number(value) for value in data.values()):
+                raise ImportFailure("front matter holds a number too large to be meant", 2)
             return MarkdownFile(
                 front_matter=data,
                 body="\n".join(lines[index + 1 :]),
@@ -219,6 +252,11 @@ def _run_import(importer, options, on_file) -> ImportSummary:
             outcome, note = importer.import_one(name, path, options)
         except ImportFailure as failure:
             outcome, note = "failed", str(failure)
+        except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
+            # A bug, not bad input: logged with its traceback, and this file fails alone
+            # (its own transaction was rolled back).
+            logger.exception("importing %s failed unexpectedly", name)
+            outcome, note = "failed", f"unexpected error ({type(error).__name__}); see the log"
         summary.counts[outcome] = summary.counts.get(outcome, 0) + 1
         record = {"file": name, "outcome": outcome, "note": note}
         summary.files.append(record)

@@ -7,10 +7,13 @@ references as slugs and lists sorted. Two writes with equal snapshots are the sa
 
 import datetime
 import difflib
+import re
 
 from django.db import models
 
 ANY = "*"  # If-Match: * — replace whatever is current
+# A revision number as clients write it: ASCII digits ("²".isdigit() is true), bounded.
+REVISION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def snapshot_value(value):
@@ -54,7 +57,7 @@ def parse_if_match(header: str | None):
     numbers = set()
     for part in header.split(","):
         part = part.strip().removeprefix("W/").strip('"')
-        if part.isdigit():
+        if REVISION_NUMBER.fullmatch(part):
             numbers.add(int(part))
     return numbers
 

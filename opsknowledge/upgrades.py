@@ -62,6 +62,8 @@ def parse_kinds(raw: str | None) -> tuple[str, ...]:
     from .models import NoteKind
 
     kinds = tuple(dict.fromkeys(k.strip() for k in raw.split(",") if k.strip()))
+    if not kinds:
+        return tuple(BRIEFING_KINDS)
     unknown = [k for k in kinds if k not in NoteKind.values]
     if unknown:
         raise BriefingError(

@@ -4,6 +4,7 @@ the target, no links or devices, bounded size and file count (an archive bomb is
 import io
 import tarfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -75,5 +76,13 @@ def _unpack_zip(data: bytes, target: Path):
                 if len(content) > info.file_size:
                     raise ArchiveError(f"'{info.filename}' is larger than its header says")
                 destination.write_bytes(content)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
+        # Corrupt data, unsupported compression methods and encrypted members.
         raise ArchiveError(f"the zip archive cannot be read: {exc}") from None

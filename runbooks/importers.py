@@ -257,8 +257,6 @@ def front_matter_of(document) -> dict:
         elif hasattr(value, "slug"):
             value = value.slug
         front[name] = value
-    if document.last_reviewed:
-        front["last_reviewed"] = document.last_reviewed
     return front
 
 

@@ -3,6 +3,8 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from opsknowledge.filtersets import MAX_QUERY_WORDS
+
 from .filtersets import PracticeFilterSet, RunbookFilterSet
 from .models import Practice, Runbook
 
@@ -30,8 +32,10 @@ def search(request):
     """Runbooks and practices the caller may read whose title, summary or body contain all
     the words of `?q=` (the API's `q` filter); without words, the form only."""
     words = request.GET.get("q", "").strip()
-    sections = []
-    if words:
+    sections, error = [], ""
+    if len(words.split()) > MAX_QUERY_WORDS:
+        error = f"Use at most {MAX_QUERY_WORDS} words."
+    elif words:
         sections = [
             result_section(
                 "Runbooks", matching_documents(request, RunbookFilterSet, Runbook, words)
@@ -43,5 +47,5 @@ def search(request):
     return render(
         request,
         "runbooks/search.html",
-        {"q": words, "sections": sections, "limit": SEARCH_LIMIT},
+        {"q": words, "sections": sections, "limit": SEARCH_LIMIT, "error": error},
     )

@@ -60,6 +60,18 @@ class RunbookLinkSerializer(serializers.Serializer):
 class RunbookLinksField(serializers.ListField):
     child = RunbookLinkSerializer()
 
+    def to_internal_value(self, data):
+        links = super().to_internal_value(data)
+        seen = set()
+        for link in links:
+            key = (link["runbook"].pk, link["relation"])
+            if key in seen:
+                raise serializers.ValidationError(
+                    f"'{link['runbook'].reference()}' is linked twice as '{link['relation']}'."
+                )
+            seen.add(key)
+        return links
+
     def to_representation(self, links):
         # Links to runbooks the reader cannot see are left out (no slug leaks through them).
         visible = self.context.get("visible_runbook_ids")

@@ -4,6 +4,7 @@ Runbooks, practices and failure reports subclass these with their model, seriali
 FilterSet; visibility, preconditions, revisions, diffs and adoption live here once.
 """
 
+import json
 import re
 
 from django.contrib.contenttypes.models import ContentType
@@ -28,7 +29,7 @@ from .. import services
 from ..models import Component, License, Organisation, Release, Revision, Visibility
 from ..models.catalogue import slug_validator
 from ..permissions import DocumentViewSetMixin
-from ..revisions import diff_snapshots, etag, parse_if_match, snapshot
+from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
 from .errors import PreconditionFailed
 from .fields import SlugReferenceField, did_you_mean
 
@@ -239,7 +240,7 @@ class PlainTextRenderer(renderers.BaseRenderer):
         if isinstance(data, dict) and "changes" in data:
             return "".join(data["changes"][name] for name in sorted(data["changes"]))
         if isinstance(data, dict) and "error" in data:
-            return f"error {data['error']['status']}: {data['error']['detail']}\n"
+            return json.dumps(data)  # errors stay JSON (see api.errors.exception_handler)
         return str(data)
 
 
@@ -507,7 +508,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         raw = self.request.query_params.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not 1 <= int(raw) <= document.revision:
+        if not REVISION_NUMBER.fullmatch(raw) or not 1 <= int(raw) <= document.revision:
             raise ValidationError(
                 {
                     name: [
@@ -564,6 +565,8 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             raise ValidationError({"organisation": [f"unknown organisation '{slug}'."]})
         organisation = self.organisation_for_write(slug)
         new_slug = data.get("slug") or source.slug
+        if not isinstance(new_slug, str) or len(new_slug) > 100:
+            raise ValidationError({"slug": ["Give a slug of at most 100 characters."]})
         try:
             slug_validator(new_slug)
         except DjangoValidationError as exc:

@@ -4,6 +4,7 @@
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
@@ -153,10 +154,13 @@ def exception_handler(exc, context):
     from rest_framework.views import set_rollback
 
     set_rollback()
+    # JSON even when the client negotiated Markdown or plain text (API.md: errors are JSON);
+    # those renderers write error bodies as JSON.
     return Response(
         error_body(status_code, code, detail, fields, **extra),
         status=status_code,
         headers=headers,
+        content_type="application/json",
     )
 
 
@@ -186,6 +190,8 @@ def server_error_view(request):
 
 
 def bad_request_view(request, exception):
+    if wants_json(request) and isinstance(exception, RequestDataTooBig):
+        return error_response(413, "too_large", "The request body is too large.")
     if wants_json(request):
         return error_response(400, "invalid", "Bad request.")
     from django.views.defaults import bad_request

@@ -13,7 +13,9 @@ class StrictOrderingFilter(OrderingFilter):
             valid = {
                 item[0] for item in self.get_valid_fields(queryset, view, {"request": request})
             }
-            unknown = [f for f in fields if f.lstrip("-") not in valid]
+            unknown = [f for f in fields if f.removeprefix("-") not in valid]
+            if unknown and not valid:
+                raise ValidationError({self.ordering_param: ["This list cannot be reordered."]})
             if unknown:
                 raise ValidationError(
                     {

@@ -2,7 +2,7 @@ import json
 
 from django.conf import settings
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 
 from .errors import TooLarge
 
@@ -44,6 +44,10 @@ class JSONParser(parsers.JSONParser):
             data = json.loads(raw.decode(encoding), parse_constant=_reject_constant)
         except RecursionError:
             raise ParseError("JSON parse error: nested too deeply.") from None
+        except LookupError:  # an unknown charset, or a codec that is not text (base64)
+            raise UnsupportedMediaType(
+                media_type, f"Unsupported charset '{encoding}': send JSON as UTF-8."
+            ) from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error: {exc}") from None
         where = _find_nul(data)

@@ -1,10 +1,17 @@
 """Release notes and the upgrade briefing over the API."""
 
+import json
+
 import django_filters
 from django.http import HttpResponse
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import renderers, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -14,6 +21,7 @@ from ..filtersets import catalogue_object
 from ..models import Component, NoteKind, Organisation, ReleaseNote, Status
 from ..permissions import Access
 from ..upgrades import BriefingError, briefing_markdown, build_briefing, fingerprint
+from .schema import ErrorSerializer
 from .serializers import ReleaseBriefSerializer, ReleaseNoteSerializer
 
 
@@ -109,8 +117,8 @@ class MarkdownRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and "error" in data:  # errors stay readable in a terminal
-            return f"error {data['error']['status']}: {data['error']['detail']}\n"
+        if isinstance(data, dict) and "error" in data:
+            return json.dumps(data)  # errors stay JSON (see api.errors.exception_handler)
         return data
 
 
@@ -135,7 +143,13 @@ class UpgradePathView(APIView):
             OpenApiParameter("kind", OpenApiTypes.STR, description="comma-separated note kinds"),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "md"]),
         ],
-        responses={200: BRIEFING, (200, "text/markdown"): OpenApiTypes.STR},
+        responses={
+            200: BRIEFING,
+            (200, "text/markdown"): OpenApiTypes.STR,
+            304: OpenApiResponse(description="Not modified (If-None-Match matched the ETag)"),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+        },
     )
     def get(self, request):
         params = request.query_params
@@ -160,9 +174,8 @@ class UpgradePathView(APIView):
         modified = briefing.last_modified()
         if modified:
             headers["Last-Modified"] = http_date(modified.timestamp())
-        if etag in [
-            quote_etag(t.strip()) for t in request.headers.get("If-None-Match", "").split(",")
-        ]:
+        wanted = [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
+        if "*" in wanted or etag in [quote_etag(t) for t in wanted if t]:
             return HttpResponse(status=304, headers=headers)
         if markdown:
             base = request.build_absolute_uri("/").rstrip("/")

@@ -70,7 +70,9 @@ class AutoSchema(openapi.AutoSchema):
             if (is_document and action in _CONFLICT_ACTIONS) or self.method == "DELETE":
                 codes += ("409",)
         elif self._is_list_view() or action == "diff":
-            codes += ("400",)  # filters, ordering, page and revision parameters are validated
+            codes += ("400",)  # filters, ordering and revision parameters are validated
+            if self._is_list_view():
+                codes += ("404",)  # a page past the last one
         if "{" in self.path:
             codes += ("404",)
         for code in codes:

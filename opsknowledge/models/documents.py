@@ -69,6 +69,7 @@ class Document(models.Model):
         "visibility",
         "status",
         "license",
+        "last_reviewed",
     )
     # Content that is not a column, a many-to-many field or tags (alert names, timeline
     # entries, ...): subclasses list it here and implement get/set_related_content.

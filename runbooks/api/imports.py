@@ -22,6 +22,8 @@ from opsknowledge.permissions import Access
 from ..archives import ArchiveError, unpack
 from ..importers import KINDS, RunbookTreeImporter
 
+# Where ArchiveParser puts the raw body: not a name a multipart form could use.
+ARCHIVE_BODY = "\x00archive"
 ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/x-tar",
                  "application/zip", "application/octet-stream")  # fmt: skip
 
@@ -36,7 +38,7 @@ class ArchiveParser(parsers.BaseParser):
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
             raise TooLarge(f"The archive exceeds {limit} bytes.")
-        return {"archive": data}
+        return {ARCHIVE_BODY: data}
 
 
 class ImportOptions(serializers.Serializer):
@@ -152,9 +154,9 @@ class ImportView(APIView):
     @staticmethod
     def _archive(request) -> bytes:
         data = request.data
-        if "archive" in data:
-            return data["archive"]
-        upload = data.get("file")
+        if ARCHIVE_BODY in data:
+            return data[ARCHIVE_BODY]
+        upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError(
                 {"file": ["Send the archive as the multipart field 'file' or as the body."]}
