@@ -11,8 +11,12 @@ from .models import ActionItem, FailureReport, Severity
 
 class FailureReportFilterSet(DocumentFilterSet):
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
-    started_after = BoundedDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = BoundedDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = BoundedDateTimeFilter(
+        param="started_after", field_name="started_at", lookup_expr="gte"
+    )
+    started_before = BoundedDateTimeFilter(
+        param="started_before", field_name="started_at", lookup_expr="lt"
+    )
     has_open_actions = django_filters.BooleanFilter(method="filter_open_actions")
     runbook = django_filters.CharFilter(
         method="filter_runbook", help_text="reports linked to the runbook 'organisation/slug'"

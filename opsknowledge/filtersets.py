@@ -32,13 +32,17 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO datetime that the database can store: 9999-12-31T23:59-14:00 is past year
     9999 in UTC, which SQLite cannot represent (an error, not an empty list)."""
 
+    def __init__(self, *args, param: str, **kwargs):
+        self.param = param  # the query parameter, to name it in errors
+        super().__init__(*args, **kwargs)
+
     def filter(self, qs, value):
         if value is not None:
             try:
                 value.astimezone(datetime.UTC)
             except OverflowError:
                 raise ValidationError(
-                    {self.field_name: ["That time is out of range once converted to UTC."]}
+                    {self.param: ["That time is out of range once converted to UTC."]}
                 ) from None
         return super().filter(qs, value)
 
@@ -60,7 +64,9 @@ class DocumentFilterSet(django_filters.FilterSet):
     tag = django_filters.CharFilter(method="filter_tag")
     status = django_filters.CharFilter(method="filter_status")
     visibility = django_filters.ChoiceFilter(choices=Visibility.choices)
-    updated_since = BoundedDateTimeFilter(field_name="updated", lookup_expr="gte")
+    updated_since = BoundedDateTimeFilter(
+        param="updated_since", field_name="updated", lookup_expr="gte"
+    )
     q = django_filters.CharFilter(method="filter_text", help_text="words in title, summary or body")
 
     def filter_organisation(self, queryset, name, value):

@@ -45,9 +45,9 @@ def test_diff_revision_that_is_not_an_ascii_number(editor):
 @pytest.mark.parametrize(
     "url, field",
     [
-        ("/api/v1/runbooks/?updated_since=9999-12-31T23:59:59-14:00", "updated"),
-        ("/api/v1/incidents/?started_after=9999-12-31T23:59:59-14:00", "started_at"),
-        ("/api/v1/incidents/?started_before=0001-01-01T00:00:00%2B14:00", "started_at"),
+        ("/api/v1/runbooks/?updated_since=9999-12-31T23:59:59-14:00", "updated_since"),
+        ("/api/v1/incidents/?started_after=9999-12-31T23:59:59-14:00", "started_after"),
+        ("/api/v1/incidents/?started_before=0001-01-01T00:00:00%2B14:00", "started_before"),
     ],
 )
 def test_times_out_of_range(editor, url, field):
@@ -197,3 +197,12 @@ def test_hostile_front_matter_fails_that_file_alone(editor, front_matter, reason
     failed = next(f for f in body["files"] if f["outcome"] == "failed")
     assert failed["file"] == "ceph/Bad.md" and reason in failed["note"]
     assert Runbook.objects.filter(slug="good").exists()
+
+
+def test_release_list_refuses_reordering(api, catalogue):
+    assert "ordering" in error(api.get("/api/v1/releases/?ordering=-slug"), 400)["fields"]
+
+
+def test_errors_of_the_schema_endpoints_are_json_too(api):
+    error(api.post("/api/schema/"), 405)
+    error(api.post("/api/docs/"), 405)

@@ -9,7 +9,6 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 
 CODES = {
     400: "invalid",
@@ -154,14 +153,12 @@ def exception_handler(exc, context):
     from rest_framework.views import set_rollback
 
     set_rollback()
-    # JSON even when the client negotiated Markdown or plain text (API.md: errors are JSON);
-    # those renderers write error bodies as JSON.
-    return Response(
-        error_body(status_code, code, detail, fields, **extra),
-        status=status_code,
-        headers=headers,
-        content_type="application/json",
-    )
+    # A plain JsonResponse, not a DRF Response: errors are JSON whatever renderer the view
+    # negotiated (Markdown briefings, plain-text diffs, the YAML schema), as API.md says.
+    response = error_response(status_code, code, detail, fields, **extra)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def not_found(request, exception):

@@ -65,7 +65,8 @@ class ReleaseViewSet(viewsets.ModelViewSet):
         return release_notes(self, request, self.get_object())
 
     def list(self, request, *args, **kwargs):
-        releases = self.get_queryset().in_upgrade_order()
+        # filter_queryset: ?ordering= is refused (the chain is the order), like elsewhere.
+        releases = self.filter_queryset(self.get_queryset()).in_upgrade_order()
         page = self.paginate_queryset(releases)
         serializer = self.get_serializer(page, many=True)
         return self.get_paginated_response(serializer.data)
