@@ -166,12 +166,7 @@ class DocumentViewSetMixin:
 
     def check_write(self, organisation):
         """403 unless the caller may write into `organisation`, whether or not the
-        document exists there."""
-        from rest_framework.exceptions import PermissionDenied
+        document exists there (the same check the write services make)."""
+        from .services import Actor, check_write
 
-        if not self.access.can_write(organisation):
-            slug = getattr(organisation, "slug", organisation)
-            raise PermissionDenied(
-                f"You need the editor or admin role in organisation '{slug}' to write there"
-                + (" (this token acts for another organisation)." if self.access.via_token else ".")
-            )
+        check_write(Actor(access=self.access), organisation)
