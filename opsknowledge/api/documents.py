@@ -4,7 +4,6 @@ Runbooks, practices and failure reports subclass these with their model, seriali
 FilterSet; visibility, preconditions, revisions, diffs and adoption live here once.
 """
 
-import json
 import re
 
 from django.contrib.contenttypes.models import ContentType
@@ -239,8 +238,6 @@ class PlainTextRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, dict) and "changes" in data:
             return "".join(data["changes"][name] for name in sorted(data["changes"]))
-        if isinstance(data, dict) and "error" in data:
-            return json.dumps(data)  # errors stay JSON (see api.errors.exception_handler)
         return str(data)
 
 

@@ -1,7 +1,5 @@
 """Release notes and the upgrade briefing over the API."""
 
-import json
-
 import django_filters
 from django.http import HttpResponse
 from django.utils.http import http_date, quote_etag
@@ -110,15 +108,14 @@ BRIEFING = inline_serializer(
 
 
 class MarkdownRenderer(renderers.BaseRenderer):
-    """Lets content negotiation accept `Accept: text/markdown`; the view renders the text."""
+    """Lets content negotiation accept `Accept: text/markdown`; the view renders the text.
+    (Errors never reach it: the exception handler answers them as JSON.)"""
 
     media_type = "text/markdown"
     format = "md"
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict) and "error" in data:
-            return json.dumps(data)  # errors stay JSON (see api.errors.exception_handler)
         return data
 
 
