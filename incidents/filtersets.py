@@ -3,7 +3,7 @@ from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
 from opsknowledge.filtersets import BoundedDateTimeFilter, DocumentFilterSet
-from opsknowledge.permissions import Access
+from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
 from .models import ActionItem, FailureReport, Severity

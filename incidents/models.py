@@ -1,5 +1,7 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
+from opsknowledge import references
 from opsknowledge.models.documents import Document, Status
 
 from . import checks
@@ -90,7 +92,41 @@ class FailureReport(Document):
             return int((self.resolved_at - self.started_at).total_seconds())
         return self.stated_time_to_resolve
 
+    # Published reports are what other providers learn from: these are the least they say.
+    REQUIRED_TO_PUBLISH = ("summary", "impact", "root_cause")
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        for name in ("detected_at", "resolved_at"):
+            when = getattr(self, name)
+            if self.started_at and when and when < self.started_at:
+                errors[name] = [f"must not be before started_at ({self.started_at.isoformat()})."]
+        if self.status == Status.PUBLISHED:
+            for name in self.REQUIRED_TO_PUBLISH:
+                if not getattr(self, name):
+                    errors[name] = [
+                        "A published report needs a summary, an impact and a root cause."
+                    ]
+        if errors:
+            raise ValidationError(errors)
+
     # -- related content (timeline, action items, runbook links) -------------------------
+
+    @classmethod
+    def normalise_related_content(cls, name, value, *, reader=None):
+        if name == "timeline":
+            return _rows(value, TimelineEntry, required=("text",), optional=("at", "at_text"))
+        if name == "action_items":
+            return _rows(
+                value,
+                ActionItem,
+                required=("title",),
+                optional=("status", "owner", "due", "url"),
+            )
+        if name == "runbooks":
+            return _runbook_links(value, reader)
+        return super().normalise_related_content(name, value, reader=reader)
 
     def get_related_content(self, name):
         if name == "timeline":
@@ -165,6 +201,78 @@ class FailureReport(Document):
 
     def derived_columns(self) -> dict:
         return {"warnings": self.compute_warnings()}
+
+
+def _rows(value, model, *, required, optional) -> list[dict]:
+    """A list of rows (timeline entries, action items) as `model`'s fields store them; each
+    row's errors are keyed "<index>.<field>"."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError("Give a list of objects.")
+    rows, errors = [], {}
+    for index, row in enumerate(value):
+        if not isinstance(row, dict):
+            errors[str(index)] = ["Give an object."]
+            continue
+        clean = {}
+        for name in required + optional:
+            field = model._meta.get_field(name)
+            raw = row.get(name)
+            if raw is None or raw == "":
+                if name in required:
+                    errors[f"{index}.{name}"] = ["This field is required."]
+                    continue
+                clean[name] = None if field.null else field.get_default()
+                continue
+            try:
+                clean[name] = references.field_value(field, raw)
+                field.run_validators(clean[name])
+                if field.choices and clean[name] not in dict(field.choices):
+                    valid = ", ".join(str(choice) for choice, _label in field.choices)
+                    raise ValidationError(f"'{clean[name]}' is not valid; use {valid}.")
+            except ValidationError as error:
+                errors[f"{index}.{name}"] = error.messages
+        rows.append(clean)
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def _runbook_links(value, reader) -> list[dict]:
+    """Links to runbooks as {"runbook": Runbook, "relation"}. Only runbooks the writer can
+    read can be linked: anything else is "unknown", like a runbook that does not exist."""
+    from runbooks.models import Runbook
+
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError("Give a list of {runbook, relation} objects.")
+    runbooks = Runbook.objects.all() if reader is None else Runbook.objects.visible_to(reader)
+    links, seen, errors = [], set(), {}
+    for index, link in enumerate(value):
+        if not isinstance(link, dict):
+            errors[str(index)] = ["Give an object with 'runbook' and 'relation'."]
+            continue
+        runbook, relation = link.get("runbook"), link.get("relation")
+        if not isinstance(runbook, Runbook):
+            try:
+                runbook = references.resolve_document(runbooks, runbook)
+            except ValidationError as error:
+                errors[f"{index}.runbook"] = error.messages
+                continue
+        if relation not in RunbookLink.Relation.values:
+            valid = ", ".join(RunbookLink.Relation.values)
+            errors[f"{index}.relation"] = [f"'{relation}' is not valid; use {valid}."]
+            continue
+        if (runbook.pk, relation) in seen:
+            errors[str(index)] = [f"'{runbook.reference()}' is linked twice as '{relation}'."]
+            continue
+        seen.add((runbook.pk, relation))
+        links.append({"runbook": runbook, "relation": relation})
+    if errors:
+        raise ValidationError(errors)
+    return links
 
 
 class TimelineEntry(models.Model):

@@ -1,6 +1,6 @@
 """Reading Markdown documents with YAML front matter, and importing them through the same
-validation (the API serializers) and the same write services as the API, so that an import
-behaves exactly like an API call. Used by every importer and by load_demo."""
+write services (and so the same rules) as the API, so that an import behaves exactly like
+an API call. Used by every importer and by load_demo."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ from pathlib import Path
 import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.utils.module_loading import import_string
-from rest_framework.exceptions import APIException, ValidationError
 
 from . import services
-from .api.documents import replacement_defaults
-from .api.errors import flatten_errors
-from .revisions import ANY
+from .exceptions import DomainError, PermissionDenied, ValidationError
 
 logger = logging.getLogger(__name__)
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
@@ -139,62 +135,41 @@ def is_markdown_file(path: Path) -> bool:
     return first.startswith("#") or first.strip() == "---"
 
 
-def serializer_for(model):
-    return import_string(model.SERIALIZER)
+def describe(error: ValidationError) -> str:
+    """A ValidationError as one line: "field: message; other: message"."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(
+            f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items()
+        )
+    return " ".join(error.messages)
 
 
 @transaction.atomic
 def import_document(*, model, organisation, slug: str, fields: dict, actor, dry_run=False):
-    """Create or update one document from importer `fields` (API field names, references as
-    slugs). Returns ("created" | "updated" | "unchanged", document). Raises ImportFailure.
+    """Create or replace one document from importer `fields` (API field names, references as
+    slugs, times as ISO strings). Returns ("created" | "updated" | "unchanged", document).
+    Raises ImportFailure.
 
     The importer owns the content it imports, so an update replaces whatever is current
     (If-Match: *). With `dry_run` the same work is done and rolled back.
     """
-    existing = model.objects.filter(organisation=organisation, slug=slug).first()
-    serializer = serializer_for(model)(
-        instance=existing, data={**fields, "organisation": organisation.slug, "slug": slug}
-    )
-    if not serializer.is_valid():
-        errors = flatten_errors(serializer.errors)
-        raise ImportFailure(
-            "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
-        )
-    data = dict(serializer.validated_data)
-    acknowledge = data.pop("acknowledge_warnings", False)
-    data.pop("organisation", None)
-    data.pop("slug", None)
+    data = dict(fields)
+    acknowledge = bool(data.pop("acknowledge_warnings", False))
     try:
-        if existing is None:
-            document = services.document_create(
-                model=model,
-                organisation=organisation,
-                slug=slug,
-                data=data,
-                actor=actor,
-                message="Imported",
-                acknowledge_warnings=acknowledge,
-            )
-            outcome = "created"
-        else:
-            document, changed = services.document_update(
-                document=existing,
-                data={**replacement_defaults(model), **data},
-                actor=actor,
-                if_match=ANY,
-                message="Imported",
-                acknowledge_warnings=acknowledge,
-            )
-            outcome = "updated" if changed else "unchanged"
-    except ValidationError as exc:
-        errors = flatten_errors(exc.detail)
-        raise ImportFailure(
-            "; ".join(
-                f"{name}: {' '.join(map(str, messages))}" for name, messages in errors.items()
-            )
-        ) from None
-    except APIException as exc:
-        raise ImportFailure(str(exc.detail)) from None
+        outcome, document = services.document_put(
+            model=model,
+            organisation=organisation,
+            slug=slug,
+            data=data,
+            actor=actor,
+            if_match=services.OWNED,
+            message="Imported",
+            acknowledge_warnings=acknowledge,
+        )
+    except ValidationError as error:
+        raise ImportFailure(describe(error)) from None
+    except (DomainError, PermissionDenied) as error:
+        raise ImportFailure(str(error)) from None
     if dry_run:
         transaction.set_rollback(True)
     return outcome, document

@@ -1,8 +1,10 @@
-"""Writes of documents of every kind: create, update (with preconditions), archive, adopt.
+"""Writes of documents of every kind: create, create-or-replace, update (with
+preconditions), archive, adopt.
 
-The API, the importers, the demo loader and (later) forms all call these, so every path
-checks permissions, renders Markdown, compares and sets revisions and records history the
-same way. Each service is atomic: a write happens completely or not at all.
+The API, the importers, the demo loader and the forms all call these, so every path checks
+permissions and the content rules, renders Markdown, compares and sets revisions and records
+history the same way. Each service is atomic: a write happens completely or not at all.
+Services raise only the domain errors of `opsknowledge.exceptions`.
 """
 
 from __future__ import annotations
@@ -13,15 +15,26 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from . import markdown
-from .api.errors import Conflict, PreconditionFailed, PreconditionRequired
+from . import markdown, references
+from .exceptions import (
+    Conflict,
+    PermissionDenied,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnacknowledgedWarnings,
+    ValidationError,
+)
 from .models import License, Revision, Status, Visibility
-from .permissions import Access
 from .revisions import ANY, snapshot, snapshot_value
+from .visibility import Access
 
 OPEN_VISIBILITIES = (Visibility.PUBLIC, Visibility.COMMUNITY)
+# A precondition for `document_put` that HTTP has no word for: create the document, or
+# replace whatever is current. Importers and the demo loader own the content they write.
+OWNED = "owned"
+# Fields a write may name but never change: they are the document's address.
+ADDRESS_FIELDS = ("organisation", "slug")
 
 
 @dataclass(frozen=True)
@@ -59,15 +72,92 @@ def check_write(actor: Actor, organisation):
         )
 
 
+def catalogue_save(*, entry, actor: Actor):
+    """Create or change a catalogue entry (component, release): staff and the operator only,
+    and the model's rules (no loops in the trees, no fork of the upgrade chain) whoever
+    writes."""
+    if actor.access is not None and not actor.access.is_staff:
+        raise PermissionDenied("Only staff manage the catalogue.")
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+# -- content rules -------------------------------------------------------------------------
+
+
+def _normalised(model, data: dict, access) -> dict:
+    """`data` as the model stores it: values as written (slugs, ISO times, JSON lists) are
+    converted, tags and the kind's own lists take their one stored spelling, and a value
+    that has none is refused here, whoever wrote it. `access` is the writer's, for references
+    to other documents (None: the operator, who may refer to any)."""
+    converted, errors = {}, {}
+    for name, value in data.items():
+        if name in ADDRESS_FIELDS:
+            continue  # checked by _check_address, never written
+        try:
+            if name == "tags":
+                converted[name] = references.normalise_tags(value or [])
+            elif name in model.RELATED_CONTENT:
+                converted[name] = model.normalise_related_content(name, value, reader=access)
+            else:
+                try:
+                    field = model._meta.get_field(name)
+                except FieldDoesNotExist:  # not a model field: nothing to store
+                    continue
+                value = references.field_value(field, value)
+                if isinstance(value, str) and name not in model.MARKDOWN_FIELDS:
+                    value = value.strip()  # titles and summaries; Markdown stays as written
+                converted[name] = value
+        except ValidationError as error:
+            errors.update(_keyed(name, error))
+    if errors:
+        raise ValidationError(errors)
+    return converted
+
+
+def _keyed(name: str, error: ValidationError) -> dict:
+    """A ValidationError's messages under `name` (and `name.<path>` for nested ones)."""
+    if hasattr(error, "error_dict"):
+        return {f"{name}.{key}": value for key, value in error.message_dict.items()}
+    return {name: error.messages}
+
+
+def _check_address(organisation, slug: str, data: dict):
+    """`data` may repeat the document's address, but not name another one."""
+    for name, current in (("organisation", organisation.slug), ("slug", slug)):
+        if data.get(name) is None:
+            continue
+        given = getattr(data[name], "slug", data[name])
+        if given != current:
+            raise ValidationError(
+                {name: [f"cannot be changed (is '{current}'); adopt the document instead."]}
+            )
+
+
+def _check_content(document):
+    """The kind's rules (model fields, `clean()`) on the document as it would be stored.
+
+    Uniqueness is left to the database (a taken slug is a 409, raced or not), and
+    references are objects resolved before, so this costs no query of its own.
+    """
+    relations = [
+        field.name
+        for field in document._meta.concrete_fields
+        if field.is_relation and field.name != "organisation"
+    ]
+    document.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
+
+
 def _columns(model, data: dict) -> dict:
     """The values in `data` that are plain columns of `model`, plus rendered Markdown."""
     columns = {}
     for name, value in data.items():
-        if name in model.RELATED_CONTENT or name == "tags":
+        if name in model.RELATED_CONTENT or name == "tags" or name in ADDRESS_FIELDS:
             continue
         try:
             field = model._meta.get_field(name)
-        except FieldDoesNotExist:  # not a model field (e.g. acknowledge_warnings)
+        except FieldDoesNotExist:  # not a model field
             continue
         if field.concrete and not field.many_to_many:
             columns[field.attname if field.is_relation else name] = (
@@ -101,16 +191,7 @@ def _check_warnings(document, before, after, acknowledge: bool):
         return
     warnings = document.publication_warnings()
     if warnings:
-        error = ValidationError(
-            {
-                "acknowledge_warnings": [
-                    f"This document has {len(warnings)} warning(s); publishing it needs "
-                    '"acknowledge_warnings": true in the same request.'
-                ]
-            }
-        )
-        error.extra = {"warnings": warnings}  # the error body lists them (API.md)
-        raise error
+        raise UnacknowledgedWarnings(warnings)
 
 
 def _record(document, number: int, content: dict, actor: Actor, message: str):
@@ -125,6 +206,9 @@ def _record(document, number: int, content: dict, actor: Actor, message: str):
     )
 
 
+# -- the writes ----------------------------------------------------------------------------
+
+
 @transaction.atomic
 def document_create(
     *,
@@ -136,11 +220,14 @@ def document_create(
     message: str = "",
     acknowledge_warnings: bool = False,
 ):
-    """Create a document (revision 1). 409 when the slug is taken in that organisation."""
+    """Create a document (revision 1). Conflict when the slug is taken in that organisation."""
     check_write(actor, organisation)
+    _check_address(organisation, slug, data)
+    data = _normalised(model, data, actor.access)
     document = model(organisation=organisation, slug=slug, author=actor.user, revision=1)
     for attname, value in _columns(model, data).items():
         setattr(document, attname, value)
+    _check_content(document)
     try:
         with transaction.atomic():
             document.save()
@@ -175,6 +262,8 @@ def document_update(
     """
     check_write(actor, document.organisation)
     model = type(document)
+    _check_address(document.organisation, document.slug, data)
+    data = _normalised(model, data, actor.access)
     with transaction.atomic():
         current = model.objects.select_related("organisation")
         if if_match == ANY:
@@ -195,6 +284,9 @@ def document_update(
             raise PreconditionFailed(current.revision)
         expected = current.revision
         columns = _columns(model, data)
+        for attname, value in columns.items():
+            setattr(current, attname, value)
+        _check_content(current)
         updated = timezone.now()
         # The compare-and-set: of writers that read the same revision, exactly one updates
         # the row; the others match no row and get 412.
@@ -204,8 +296,6 @@ def document_update(
         if rows == 0:
             latest = model.objects.filter(pk=current.pk).values_list("revision", flat=True)
             raise PreconditionFailed(latest.first() or expected)
-        for attname, value in columns.items():
-            setattr(current, attname, value)
         current.revision, current.updated = expected + 1, updated
         current.apply_relations(data)
         _store_derived(current)
@@ -213,6 +303,81 @@ def document_update(
         _check_warnings(current, before, after, acknowledge_warnings)
         _record(current, expected + 1, after, actor, message or "Updated")
         return current, True
+
+
+def replacement_defaults(model) -> dict:
+    """What a replacing PUT that leaves a content field out sets it to: the field's default.
+
+    `status`, `visibility` and `license` are publication state rather than content: a PUT
+    that leaves them out keeps them, so a pipeline re-publishing files can neither unpublish
+    a document nor relicense it by omission.
+    """
+    defaults = {}
+    for name in model.CONTENT_FIELDS:
+        if name in ("status", "visibility", "license"):
+            continue
+        if name in model.RELATED_CONTENT or name == "tags":
+            defaults[name] = []
+            continue
+        field = model._meta.get_field(name)
+        defaults[name] = [] if field.many_to_many else field.get_default()
+    return defaults
+
+
+def document_put(
+    *,
+    model,
+    organisation,
+    slug: str,
+    data: dict,
+    actor: Actor,
+    if_match,
+    message: str = "",
+    acknowledge_warnings: bool = False,
+):
+    """Create-or-replace (runbooks as code; ../API.md "PUT"). Returns (outcome, document),
+    outcome "created" | "updated" | "unchanged".
+
+    - missing: created (with `if_match` given → PreconditionFailed, nothing to match;
+      `OWNED` creates);
+    - existing with equal content: unchanged, whatever the precondition;
+    - existing with other content: replaced as `document_update` does; fields `data` leaves
+      out are reset to their defaults (`replacement_defaults`).
+    Concurrent PUTs creating the same document: one creates it, the others replace it
+    like any later PUT (so identical content is "unchanged", never a conflict).
+    """
+    check_write(actor, organisation)
+    existing = model.objects.filter(organisation=organisation, slug=slug).first()
+    if existing is None:
+        if if_match not in (None, OWNED):
+            raise PreconditionFailed(
+                None, f"If-Match was sent but '{organisation.slug}/{slug}' does not exist."
+            )
+        try:
+            document = document_create(
+                model=model,
+                organisation=organisation,
+                slug=slug,
+                data=data,
+                actor=actor,
+                message=message,
+                acknowledge_warnings=acknowledge_warnings,
+            )
+            return "created", document
+        except Conflict:
+            # Created by a concurrent writer since we looked: replace it like any PUT would.
+            existing = model.objects.filter(organisation=organisation, slug=slug).first()
+            if existing is None:
+                raise
+    document, changed = document_update(
+        document=existing,
+        data={**replacement_defaults(model), **data},
+        actor=actor,
+        if_match=ANY if if_match == OWNED else if_match,
+        message=message,
+        acknowledge_warnings=acknowledge_warnings,
+    )
+    return ("updated" if changed else "unchanged"), document
 
 
 def document_archive(*, document, actor: Actor, if_match, message: str = ""):
@@ -226,15 +391,35 @@ def document_archive(*, document, actor: Actor, if_match, message: str = ""):
     )
 
 
+def adoption_refusal(source) -> str | None:
+    """Why `source` cannot be adopted, or None. Adoption is reuse across organisations:
+    only what is published to other organisations can be reused, under a licence that
+    allows derivatives."""
+    if source.status != Status.PUBLISHED:
+        return (
+            f"'{source}' is not published ({source.status}); only published documents can "
+            "be adopted."
+        )
+    if source.visibility not in OPEN_VISIBILITIES:
+        return (
+            f"'{source}' is visible to its organisation only; only public or community "
+            "documents can be adopted."
+        )
+    if not License.allows_derivatives(source.license):
+        return (
+            f"'{source}' is licensed {source.license}, which does not allow derivatives; "
+            "it cannot be adopted."
+        )
+    return None
+
+
 def document_adopt(
     *, source, organisation, slug: str | None, actor: Actor, overrides: dict | None = None
 ):
     """Copy `source` into `organisation`, remembering where it came from."""
-    if not License.allows_derivatives(source.license):
-        raise Conflict(
-            f"'{source}' is licensed {source.license}, which does not allow derivatives; "
-            "it cannot be adopted."
-        )
+    refusal = adoption_refusal(source)
+    if refusal:
+        raise Conflict(refusal)
     data = source.content_data()
     # The copy starts private and unpublished, whatever the original was: its new owners
     # decide when and to whom to publish it.

@@ -206,7 +206,7 @@ REST_FRAMEWORK = {
         "opsknowledge.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["opsknowledge.permissions.ReadOnlyUnlessStaff"],
+    "DEFAULT_PERMISSION_CLASSES": ["opsknowledge.api.permissions.ReadOnlyUnlessStaff"],
     "DEFAULT_PARSER_CLASSES": ["opsknowledge.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "opsknowledge.api.pagination.PageNumberPagination",

@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 
+from opsknowledge import references
 from opsknowledge.models import Release
 from opsknowledge.models.documents import AdoptableDocument
 
@@ -34,6 +36,36 @@ class Runbook(AdoptableDocument):
 
     class Meta(AdoptableDocument.Meta):
         pass
+
+    def clean(self):
+        super().clean()
+        start, end = self.upgrade_from, self.upgrade_to
+        if (start is None) != (end is None):
+            missing = "upgrade_to" if end is None else "upgrade_from"
+            raise ValidationError(
+                {
+                    missing: [
+                        "An upgrade runbook names both the release it starts from "
+                        "and the one it reaches."
+                    ]
+                }
+            )
+        if start is not None:
+            chain = [release.pk for release in Release.objects.in_upgrade_order()]
+            if start.pk == end.pk or chain.index(start.pk) > chain.index(end.pk):
+                raise ValidationError(
+                    {
+                        "upgrade_to": [
+                            f"'{end.slug}' does not come after '{start.slug}' in the upgrade chain."
+                        ]
+                    }
+                )
+
+    @classmethod
+    def normalise_related_content(cls, name, value, *, reader=None):
+        if name == "alerts":
+            return references.normalise_alert_names(value or [])
+        return super().normalise_related_content(name, value, reader=reader)
 
     def get_related_content(self, name):
         if name == "alerts":

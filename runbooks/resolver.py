@@ -26,10 +26,10 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from opsknowledge.api.fields import did_you_mean
 from opsknowledge.models import Component, Organisation, Release
 from opsknowledge.models.documents import Status
-from opsknowledge.permissions import Access
+from opsknowledge.references import did_you_mean
+from opsknowledge.visibility import Access
 
 from .models import Runbook, RunbookAlert
 

@@ -75,7 +75,7 @@ def rows(model) -> list:
 
 def slug_of(key) -> str:
     visibility, status = key
-    return f"{visibility}-{status}"
+    return f"{visibility}-{status}".replace("_", "-")  # in_review: slugs have no underscores
 
 
 def readable(caller: str, key) -> bool:
@@ -364,7 +364,12 @@ def expected_adopt_status(caller, key):
     if not readable(caller, key):
         return 404
     writers_of_target = WRITERS if adopt_target(caller) == "owner" else {"other_editor"}
-    return 201 if role(caller) in writers_of_target else 403
+    if role(caller) not in writers_of_target:
+        return 403
+    # Adoption is reuse across organisations (API.md): only what is published to other
+    # organisations can be adopted; a reader of anything else is told why (409).
+    visibility, status = key
+    return 201 if status == "published" and visibility != "organisation" else 409
 
 
 @pytest.mark.parametrize("kind", ADOPTABLE)
@@ -395,6 +400,8 @@ def test_adopt_what_the_caller_can_read_into_an_organisation_it_can_write(world,
             assert_like_missing(response, missing, slug)
         elif response.status_code == 403:
             assert body["error"]["code"] == "permission_denied"
+        elif response.status_code == 409:
+            assert "can be adopted" in body["error"]["detail"]
 
 
 @pytest.mark.parametrize("kind", ["incidents"])

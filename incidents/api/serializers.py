@@ -2,9 +2,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from opsknowledge.api.documents import DocumentSerializer
-from opsknowledge.models import Status
-from opsknowledge.permissions import Access
+from opsknowledge import references
+from opsknowledge.api.documents import DocumentSerializer, django_errors_as_drf
 from runbooks.models import Runbook
 
 from ..models import ActionItem, FailureReport, RunbookLink, Severity
@@ -36,17 +35,9 @@ class RunbookReferenceField(serializers.Field):
     anything else is "unknown", exactly like a runbook that does not exist."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or data.count("/") != 1:
-            raise serializers.ValidationError("Use 'organisation/slug', e.g. 'scs/ceph-osd-full'.")
-        organisation, slug = data.strip().split("/")
-        runbooks = Runbook.objects.select_related("organisation")
         request = self.context.get("request")
-        if request is not None:
-            runbooks = runbooks.visible_to(Access.of(request))
-        runbook = runbooks.filter(organisation__slug=organisation, slug=slug).first()
-        if runbook is None:
-            raise serializers.ValidationError(f"unknown runbook '{data}'.")
-        return runbook
+        runbooks = Runbook.objects.all() if request is None else Runbook.objects.visible_to(request)
+        return django_errors_as_drf(lambda ref: references.resolve_document(runbooks, ref), data)
 
     def to_representation(self, runbook):
         return runbook.reference()
@@ -133,24 +124,4 @@ class FailureReportSerializer(DocumentSerializer):
         attrs = super().to_internal_value(data)
         if "runbook_links" in attrs:
             attrs["runbooks"] = attrs.pop("runbook_links")
-        return attrs
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-
-        def value(name):
-            return attrs[name] if name in attrs else getattr(self.instance, name, None)
-
-        started = value("started_at")
-        errors = {}
-        for name in ("detected_at", "resolved_at"):
-            when = value(name)
-            if started and when and when < started:
-                errors[name] = [f"must not be before started_at ({started.isoformat()})."]
-        if value("status") == Status.PUBLISHED:
-            missing = [name for name in ("summary", "impact", "root_cause") if not value(name)]
-            for name in missing:
-                errors[name] = ["A published report needs a summary, an impact and a root cause."]
-        if errors:
-            raise serializers.ValidationError(errors)
         return attrs

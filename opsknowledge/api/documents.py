@@ -4,8 +4,6 @@ Runbooks, practices and failure reports subclass these with their model, seriali
 FilterSet; visibility, preconditions, revisions, diffs and adoption live here once.
 """
 
-import re
-
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -24,15 +22,21 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from taggit.models import TaggedItem
 
-from .. import services
+from .. import references, services
 from ..models import Component, License, Organisation, Release, Revision, Visibility
 from ..models.catalogue import slug_validator
-from ..permissions import DocumentViewSetMixin
 from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
-from .errors import PreconditionFailed
+from ..visibility import readable_revisions, shows_authors
 from .fields import SlugReferenceField, did_you_mean
+from .permissions import DocumentViewSetMixin
 
-TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
+
+def django_errors_as_drf(parse, value):
+    """`parse(value)`, with a Django ValidationError raised as DRF's (the field's errors)."""
+    try:
+        return parse(value)
+    except DjangoValidationError as error:
+        raise ValidationError(error.messages) from None
 
 
 class TagListField(serializers.ListField):
@@ -41,15 +45,7 @@ class TagListField(serializers.ListField):
     child = serializers.CharField(max_length=100)
 
     def to_internal_value(self, data):
-        tags = super().to_internal_value(data)
-        normalised = sorted({tag.strip().lower() for tag in tags if tag.strip()})
-        bad = [tag for tag in normalised if not TAG_PATTERN.match(tag)]
-        if bad:
-            raise ValidationError(
-                f"invalid tag {bad[0]!r}: use lower-case letters, digits and . _ + - "
-                "(no spaces or commas)"
-            )
-        return normalised
+        return django_errors_as_drf(references.normalise_tags, super().to_internal_value(data))
 
     def get_attribute(self, instance):
         # Read through the prefetched generic relation (see Document.tagged_items).
@@ -68,7 +64,11 @@ class DocumentSerializer(serializers.ModelSerializer):
     organisation = SlugReferenceField(
         noun="organisation", queryset=Organisation.objects.all(), required=False
     )
-    slug = serializers.CharField(max_length=100, validators=[slug_validator], required=False)
+    # Not trimmed: " x" is no slug, and quietly storing "x" would answer 201 for a request
+    # that named another address.
+    slug = serializers.CharField(
+        max_length=100, validators=[slug_validator], required=False, trim_whitespace=False
+    )
     components = SlugReferenceField(
         noun="component", aliases=True, many=True, queryset=Component.objects.all(), required=False
     )
@@ -77,7 +77,11 @@ class DocumentSerializer(serializers.ModelSerializer):
     )
     tags = TagListField(required=False)
     visibility = serializers.ChoiceField(choices=Visibility.choices, required=False)
-    license = serializers.ChoiceField(choices=License.choices, required=False)
+    license = serializers.ChoiceField(
+        choices=License.choices,
+        required=False,
+        error_messages={"invalid_choice": License.refusal("{input}")},
+    )
     body_html = serializers.CharField(read_only=True)
     revision = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
@@ -132,7 +136,9 @@ class DocumentSerializer(serializers.ModelSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"] = serializers.ChoiceField(
-            choices=self.Meta.model.STATUS_CHOICES, required=False
+            choices=self.Meta.model.STATUS_CHOICES,
+            required=False,
+            error_messages={"invalid_choice": self.Meta.model.status_refusal("{input}")},
         )
         for name in self.Meta.model.MARKDOWN_FIELDS:
             if name in self.fields:
@@ -148,19 +154,6 @@ class DocumentSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         url = document.get_api_url()
         return request.build_absolute_uri(url) if request else url
-
-    def validate(self, attrs):
-        if self.instance is not None:
-            for name in ("organisation", "slug"):
-                current = getattr(self.instance, name)
-                current = getattr(current, "slug", current)
-                given = attrs.get(name)
-                given = getattr(given, "slug", given)
-                if given is not None and given != current:
-                    raise ValidationError(
-                        {name: [f"cannot be changed (is '{current}'); adopt the document instead."]}
-                    )
-        return attrs
 
 
 class UpstreamSerializer(serializers.Serializer):
@@ -194,33 +187,21 @@ class AdoptableSerializerMixin(serializers.Serializer):
         }
 
 
-def replacement_defaults(model) -> dict:
-    """What a PUT that leaves a content field out sets it to: the field's default.
-
-    `status` and `visibility` are publication state rather than content: a PUT that leaves
-    them out keeps them, so a pipeline re-publishing files cannot unpublish by omission.
-    """
-    defaults = {}
-    for name in model.CONTENT_FIELDS:
-        if name in ("status", "visibility"):
-            continue
-        if name in model.RELATED_CONTENT or name == "tags":
-            defaults[name] = []
-            continue
-        field = model._meta.get_field(name)
-        defaults[name] = [] if field.many_to_many else field.get_default()
-    return defaults
-
-
 class RevisionSerializer(serializers.ModelSerializer):
-    author = serializers.SerializerMethodField()
+    author = serializers.SerializerMethodField(help_text="shown to members only")
+    via = serializers.SerializerMethodField(help_text="shown to members only")
 
     class Meta:
         model = Revision
         fields = ["number", "created", "author", "via", "message"]
 
     def get_author(self, revision) -> str | None:
-        return revision.author.get_username() if revision.author else None
+        if not self.context.get("show_authors") or revision.author is None:
+            return None
+        return revision.author.get_username()
+
+    def get_via(self, revision) -> str | None:
+        return revision.via if self.context.get("show_authors") else None
 
 
 class RevisionDetailSerializer(RevisionSerializer):
@@ -355,8 +336,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         attrs = dict(serializer.validated_data)
         acknowledge = attrs.pop("acknowledge_warnings", False)
-        attrs.pop("organisation", None)
-        attrs.pop("slug", None)
+        # organisation and slug stay in: the services refuse a change of address.
         return attrs, acknowledge
 
     # -- endpoints ------------------------------------------------------------------------
@@ -395,65 +375,56 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         organisation = self.organisation_for_write(slug)
         if not request.data.get("slug"):
             raise ValidationError({"slug": ["This field is required."]})
-        attrs, acknowledge = self.validated(request.data)
+        attrs, acknowledge = self.validated({**request.data, "organisation": slug})
         document = services.document_create(
             model=self.model,
             organisation=organisation,
-            slug=request.data["slug"],
+            slug=attrs.pop("slug"),
             data=attrs,
             actor=services.Actor.of_request(request),
             acknowledge_warnings=acknowledge,
         )
+        return self.respond_created(document)
+
+    def respond_created(self, document):
         return self.respond(
             document,
             status.HTTP_201_CREATED,
             headers={"Location": self.request.build_absolute_uri(document.get_api_url())},
         )
 
+    def existing(self, organisation, slug):
+        """The document to write, readable or not (writers of `organisation` may write it)."""
+        document = self.model.objects.filter(organisation=organisation, slug=slug).first()
+        if document is None:
+            raise Http404(f"No {self.model.kind} '{organisation.slug}/{slug}'.")
+        return document
+
     def update(self, request, *args, **kwargs):
         """Create-or-replace (runbooks as code)."""
         organisation = self.organisation_for_write(kwargs["organisation"])
         if not isinstance(request.data, dict):
             raise ValidationError("Send a JSON object.")
-        if_match = parse_if_match(request.headers.get("If-Match"))
         existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
-        actor = services.Actor.of_request(request)
-        if existing is None:
-            if if_match is not None:
-                raise PreconditionFailed(
-                    None,
-                    f"If-Match was sent but '{organisation.slug}/{kwargs['slug']}' does not exist.",
-                )
-            attrs, acknowledge = self.validated({**request.data, "slug": kwargs["slug"]})
-            document = services.document_create(
-                model=self.model,
-                organisation=organisation,
-                slug=kwargs["slug"],
-                data=attrs,
-                actor=actor,
-                acknowledge_warnings=acknowledge,
-            )
-            return self.respond(
-                document,
-                status.HTTP_201_CREATED,
-                headers={"Location": self.request.build_absolute_uri(document.get_api_url())},
-            )
-        attrs, acknowledge = self.validated(request.data, instance=existing)
-        data = {**replacement_defaults(self.model), **attrs}
-        document, _changed = services.document_update(
-            document=existing,
-            data=data,
-            actor=actor,
-            if_match=if_match,
+        attrs, acknowledge = self.validated(
+            {"slug": kwargs["slug"], **request.data}, instance=existing
+        )
+        outcome, document = services.document_put(
+            model=self.model,
+            organisation=organisation,
+            slug=kwargs["slug"],
+            data=attrs,
+            actor=services.Actor.of_request(request),
+            if_match=parse_if_match(request.headers.get("If-Match")),
             acknowledge_warnings=acknowledge,
         )
+        if outcome == "created":
+            return self.respond_created(document)
         return self.respond(document)
 
     def partial_update(self, request, *args, **kwargs):
         organisation = self.organisation_for_write(kwargs["organisation"])
-        existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
-        if existing is None:
-            raise Http404(f"No {self.model.kind} '{organisation.slug}/{kwargs['slug']}'.")
+        existing = self.existing(organisation, kwargs["slug"])
         if not isinstance(request.data, dict):
             raise ValidationError("Send a JSON object.")
         attrs, acknowledge = self.validated(request.data, instance=existing, partial=True)
@@ -469,11 +440,8 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     def destroy(self, request, *args, **kwargs):
         """Archives: content and history are kept, the URL keeps answering."""
         organisation = self.organisation_for_write(kwargs["organisation"])
-        existing = self.model.objects.filter(organisation=organisation, slug=kwargs["slug"]).first()
-        if existing is None:
-            raise Http404(f"No {self.model.kind} '{organisation.slug}/{kwargs['slug']}'.")
         document, _changed = services.document_archive(
-            document=existing,
+            document=self.existing(organisation, kwargs["slug"]),
             actor=services.Actor.of_request(request),
             if_match=parse_if_match(request.headers.get("If-Match")),
         )
@@ -482,24 +450,33 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     # -- history --------------------------------------------------------------------------
 
     def revision_queryset(self, document):
-        return Revision.objects.filter(
+        """The revisions of `document` this reader may read (visibility.readable_revisions)."""
+        revisions = Revision.objects.filter(
             content_type=ContentType.objects.get_for_model(self.model), object_id=document.pk
         ).select_related("author")  # author: the serializer reads the username of each
+        return readable_revisions(revisions, document, self.access)
+
+    def revision_context(self, document) -> dict:
+        return {"show_authors": shows_authors(document, self.access)}
 
     @extend_schema(responses=RevisionSerializer(many=True))
     def revisions(self, request, *args, **kwargs):
         document = self.get_object()
         page = self.paginate_queryset(self.revision_queryset(document).order_by("-number"))
-        return self.get_paginated_response(RevisionSerializer(page, many=True).data)
+        context = self.revision_context(document)
+        return self.get_paginated_response(
+            RevisionSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(responses=RevisionDetailSerializer)
     def revision(self, request, *args, number=None, **kwargs):
         document = self.get_object()
         revision = self.revision_queryset(document).filter(number=number).first()
         if revision is None:
-            raise Http404(f"No revision {number} of '{document}'; it has 1 to {document.revision}.")
+            raise Http404(f"No revision {number} of '{document}'.")
         revision.snapshot = self.readable_snapshot(revision.snapshot)
-        return Response(RevisionDetailSerializer(revision).data)
+        context = self.revision_context(document)
+        return Response(RevisionDetailSerializer(revision, context=context).data)
 
     def _revision_number(self, name, default, document):
         raw = self.request.query_params.get(name)
@@ -531,6 +508,9 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             .filter(number__in={start, to})
             .values_list("number", "snapshot")
         )
+        unreadable = sorted({start, to} - set(snapshots))
+        if unreadable:  # not readable by this reader (or gone): like a missing revision
+            raise Http404(f"No revision {unreadable[0]} of '{document}'.")
         changes = diff_snapshots(
             self.readable_snapshot(snapshots[start]),
             self.readable_snapshot(snapshots[to]),
@@ -593,7 +573,9 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         if original is None:
             raise Http404("The original document no longer exists or is not visible to you.")
         adopted = self.revision_queryset(original).filter(number=document.upstream_revision).first()
-        before = adopted.snapshot if adopted else {}
+        if adopted is None:
+            raise Http404("The adopted revision of the original is not readable by you.")
+        before = adopted.snapshot
         changes = diff_snapshots(
             before,
             snapshot(original),

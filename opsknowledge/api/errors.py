@@ -5,10 +5,13 @@
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+
+from .. import exceptions as domain
 
 CODES = {
     400: "invalid",
@@ -42,26 +45,37 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_code = "precondition_failed"
 
-    def __init__(self, current_revision: int | None, detail: str | None = None):
-        self.current_revision = current_revision
-        super().__init__(
-            detail
-            or f"If-Match does not match the current revision {current_revision}: "
-            f'fetch it, reapply your change and send If-Match: "{current_revision}".'
-        )
-
 
 class PreconditionRequired(exceptions.APIException):
     status_code = status.HTTP_428_PRECONDITION_REQUIRED
     default_code = "precondition_required"
 
-    def __init__(self, current_revision: int):
-        self.current_revision = current_revision
-        super().__init__(
-            f"This change needs If-Match with the revision it is based on; the current "
-            f'revision is {current_revision} (If-Match: "{current_revision}", or "*" to '
-            "replace whatever is current)."
+
+def api_exception(exc):
+    """The DRF exception for a domain error (or a Django one) raised below the API, keeping
+    what the error body shows: the fields, the current revision, the warnings."""
+    if isinstance(exc, domain.UnacknowledgedWarnings):
+        converted = exceptions.ValidationError(exc.message_dict)
+        converted.extra = {"warnings": exc.warnings}
+        return converted
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            return exceptions.ValidationError(exc.message_dict)
+        return exceptions.ValidationError({"non_field_errors": exc.messages})
+    if isinstance(exc, domain.PreconditionFailed | domain.PreconditionRequired):
+        kind = (
+            PreconditionFailed
+            if isinstance(exc, domain.PreconditionFailed)
+            else PreconditionRequired
         )
+        converted = kind(exc.message)
+        converted.current_revision = exc.current_revision
+        return converted
+    if isinstance(exc, domain.Conflict):
+        return Conflict(exc.message)
+    if isinstance(exc, domain.NotFound):
+        return exceptions.NotFound(exc.message)
+    return exc
 
 
 def wants_json(request) -> bool:
@@ -101,6 +115,7 @@ def flatten_errors(detail, prefix=""):
 
 def exception_handler(exc, context):
     """DRF's exception handler, speaking the contract's error format."""
+    exc = api_exception(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
@@ -139,8 +154,8 @@ def exception_handler(exc, context):
             detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
         detail = str(detail)
     if isinstance(exc, PreconditionFailed | PreconditionRequired):
-        extra["current_revision"] = exc.current_revision
-        if exc.current_revision is not None:
+        extra["current_revision"] = getattr(exc, "current_revision", None)
+        if extra["current_revision"] is not None:
             headers["ETag"] = f'"{exc.current_revision}"'
     if getattr(exc, "extra", None):
         extra.update(exc.extra)

@@ -1,18 +1,10 @@
-import difflib
-
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from .. import references
+from ..references import did_you_mean
 
-def did_you_mean(value: str, choices) -> str:
-    """ " did you mean 'ceph'?" for the closest valid choices, or a list of a few valid ones."""
-    choices = sorted(set(choices))
-    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
-    if close:
-        return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    if not choices:
-        return "; none exist yet."
-    shown = ", ".join(f"'{c}'" for c in choices[:10])
-    return f"; valid: {shown}" + (", …" if len(choices) > 10 else "") + "."
+__all__ = ["BriefSerializer", "SlugReferenceField", "did_you_mean"]
 
 
 class SlugReferenceField(serializers.SlugRelatedField):
@@ -31,20 +23,12 @@ class SlugReferenceField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        queryset = self.get_queryset()
-        slug = data.strip()
         try:
-            return queryset.get(**{self.slug_field: slug})
-        except queryset.model.DoesNotExist:
-            pass
-        if self.aliases:
-            match = queryset.lookup(slug)
-            if match is not None:
-                return match
-        choices = list(queryset.values_list(self.slug_field, flat=True))
-        raise serializers.ValidationError(
-            f"unknown {self.noun} '{slug}'" + did_you_mean(slug, choices)
-        )
+            return references.resolve(
+                self.get_queryset(), data, noun=self.noun, aliases=self.aliases
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class BriefSerializer(serializers.Serializer):

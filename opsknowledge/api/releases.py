@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from ..filtersets import catalogue_object
 from ..models import Component, NoteKind, Organisation, ReleaseNote, Status
-from ..permissions import Access
 from ..upgrades import BriefingError, briefing_markdown, build_briefing, fingerprint
+from ..visibility import Access
 from .schema import ErrorSerializer
 from .serializers import ReleaseBriefSerializer, ReleaseNoteSerializer
 

@@ -1,5 +1,4 @@
 from rest_framework import serializers
-from rest_framework.validators import UniqueValidator
 
 from ..models import Component, Organisation, Release, ReleaseNote
 from .fields import SlugReferenceField
@@ -30,17 +29,6 @@ class ComponentSerializer(serializers.ModelSerializer):
         model = Component
         fields = ["slug", "name", "description", "parent", "aliases", "api_url"]
 
-    def validate_parent(self, parent):
-        ancestor = parent
-        while ancestor is not None:
-            if self.instance is not None and ancestor.pk == self.instance.pk:
-                raise serializers.ValidationError("A component cannot be its own ancestor.")
-            ancestor = ancestor.parent
-        return parent
-
-    def validate_aliases(self, aliases):
-        return sorted({a.strip() for a in aliases if a.strip()})
-
 
 class ReleaseSerializer(serializers.ModelSerializer):
     previous = SlugReferenceField(
@@ -48,12 +36,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
         queryset=Release.objects.all(),
         required=False,
         allow_null=True,
-        validators=[
-            UniqueValidator(
-                queryset=Release.objects.all(),
-                message="That release already has a successor; the upgrade chain cannot fork.",
-            )
-        ],
+        validators=[],  # a fork of the chain is refused by the model (Release.previous)
     )
     next = serializers.SerializerMethodField()
     api_url = serializers.HyperlinkedIdentityField(
@@ -76,23 +59,6 @@ class ReleaseSerializer(serializers.ModelSerializer):
     def get_next(self, release) -> str | None:
         successor = release.next
         return successor.slug if successor else None
-
-    def validate_previous(self, previous):
-        ancestor = previous
-        while ancestor is not None:
-            if self.instance is not None and ancestor.pk == self.instance.pk:
-                raise serializers.ValidationError("The upgrade chain cannot loop.")
-            ancestor = ancestor.previous
-        return previous
-
-    def validate(self, attrs):
-        released = attrs.get("released_on", getattr(self.instance, "released_on", None))
-        ends = attrs.get("end_of_maintenance", getattr(self.instance, "end_of_maintenance", None))
-        if released and ends and ends < released:
-            raise serializers.ValidationError(
-                {"end_of_maintenance": ["must not be before released_on."]}
-            )
-        return attrs
 
 
 class MembershipBriefSerializer(serializers.Serializer):

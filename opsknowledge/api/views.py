@@ -5,8 +5,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .. import services
 from ..models import APIToken, Component, Membership, Organisation, Release
-from ..permissions import Access, ReadOnlyUnlessStaff
+from ..visibility import Access
+from .permissions import ReadOnlyUnlessStaff
 from .releases import release_notes
 from .serializers import (
     ComponentSerializer,
@@ -27,7 +29,23 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["slug"]
 
 
-class ComponentViewSet(viewsets.ModelViewSet):
+class CatalogueWriteMixin:
+    """Writes of catalogue entries go through the catalogue service, like any other write."""
+
+    def perform_create(self, serializer):
+        entry = self.get_queryset().model(**serializer.validated_data)
+        serializer.instance = services.catalogue_save(
+            entry=entry, actor=services.Actor.of_request(self.request)
+        )
+
+    def perform_update(self, serializer):
+        entry = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(entry, name, value)
+        services.catalogue_save(entry=entry, actor=services.Actor.of_request(self.request))
+
+
+class ComponentViewSet(CatalogueWriteMixin, viewsets.ModelViewSet):
     # parent: the serializer reads parent.slug for every row.
     queryset = Component.objects.select_related("parent")
     serializer_class = ComponentSerializer
@@ -36,7 +54,7 @@ class ComponentViewSet(viewsets.ModelViewSet):
     filterset_fields = {"parent__slug": ["exact"]}
 
 
-class ReleaseViewSet(viewsets.ModelViewSet):
+class ReleaseViewSet(CatalogueWriteMixin, viewsets.ModelViewSet):
     # previous / next_release: the serializer reads both slugs for every row.
     queryset = Release.objects.select_related("previous", "next_release")
     serializer_class = ReleaseSerializer

@@ -7,8 +7,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from ..visibility import WRITE_ROLES
+
+# \A and \Z, not ^ and $: "$" also matches before a trailing newline, and a slug with one
+# is stored but can never be reversed into a URL.
 slug_validator = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    r"\A[a-z0-9]+(?:-[a-z0-9]+)*\Z",
     "Use lower-case letters, digits and single hyphens (e.g. 'ceph', 'kubernetes-cluster-api').",
     code="invalid_slug",
 )
@@ -21,8 +25,6 @@ class Role(models.TextChoices):
 
     @classmethod
     def can_write(cls, role: str | None) -> bool:
-        from ..permissions import WRITE_ROLES
-
         return role in WRITE_ROLES
 
 
@@ -115,6 +117,9 @@ class Component(models.Model):
         return self.name
 
     def clean(self):
+        if not isinstance(self.aliases, list) or not all(isinstance(a, str) for a in self.aliases):
+            raise ValidationError({"aliases": "Give the aliases as a list of names."})
+        self.aliases = sorted({alias.strip() for alias in self.aliases if alias.strip()})
         ancestor = self.parent
         while ancestor is not None:
             if ancestor.pk == self.pk:
@@ -157,6 +162,9 @@ class Release(models.Model):
         on_delete=models.SET_NULL,
         related_name="next_release",
         help_text="The release one upgrades from to reach this one.",
+        error_messages={
+            "unique": "That release already has a successor; the upgrade chain cannot fork."
+        },
     )
 
     objects = ReleaseQuerySet.as_manager()
@@ -180,3 +188,6 @@ class Release(models.Model):
             if ancestor.pk == self.pk:
                 raise ValidationError({"previous": "The upgrade chain cannot loop."})
             ancestor = ancestor.previous
+        ends, released = self.end_of_maintenance, self.released_on
+        if released and ends and ends < released:
+            raise ValidationError({"end_of_maintenance": "must not be before released_on."})

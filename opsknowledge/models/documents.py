@@ -2,12 +2,13 @@
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItem
 
-from ..permissions import VisibleQuerySet
+from ..visibility import VisibleQuerySet
 from .catalogue import Component, Organisation, Release, slug_validator
 
 
@@ -49,6 +50,15 @@ class License(models.TextChoices):
     @classmethod
     def allows_derivatives(cls, spdx: str) -> bool:
         return spdx != cls.PROPRIETARY and "-ND-" not in f"{spdx}-"
+
+    @classmethod
+    def refusal(cls, spdx: str) -> str:
+        return f"'{spdx}' is not a valid choice of licence; use one of {', '.join(cls.values)}."
+
+    @classmethod
+    def is_share_alike(cls, spdx: str) -> bool:
+        """Copyleft: a derivative must keep exactly this licence."""
+        return spdx.startswith(("CC-BY-SA-", "CC-BY-NC-SA-", "GPL-", "AGPL-")) or spdx == "MPL-2.0"
 
 
 class Document(models.Model):
@@ -159,6 +169,28 @@ class Document(models.Model):
             elif name in self.CONTENT_FIELDS and self._meta.get_field(name).many_to_many:
                 getattr(self, name).set(value)
 
+    @classmethod
+    def status_refusal(cls, status: str) -> str:
+        valid = ", ".join(value for value, _label in cls.STATUS_CHOICES)
+        return f"'{status}' is not a valid choice of status for a {cls.kind}; use {valid}."
+
+    def clean(self):
+        errors = {}
+        if self.status not in {value for value, _label in self.STATUS_CHOICES}:
+            errors["status"] = [self.status_refusal(self.status)]
+        if self.license not in License.values:
+            errors["license"] = [License.refusal(self.license)]
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def normalise_related_content(cls, name, value, *, reader=None):
+        """`value` of the related content `name` in its one stored form, or ValidationError
+        (a dict keyed by the path inside the value, e.g. {"2.at": [...]}, or a message).
+        `reader` is the writer's Access for references to other documents (None: the
+        operator, who may refer to any)."""
+        raise NotImplementedError(name)
+
     def get_related_content(self, name):
         raise NotImplementedError(name)
 
@@ -196,3 +228,16 @@ class AdoptableDocument(Document):
     @property
     def has_upstream(self) -> bool:
         return bool(self.upstream_organisation and self.upstream_slug)
+
+    def clean(self):
+        super().clean()
+        original = self.upstream_license
+        if original and License.is_share_alike(original) and self.license != original:
+            raise ValidationError(
+                {
+                    "license": [
+                        f"An adopted copy of a {original} original keeps its licence "
+                        f"({original}): ShareAlike licences pass on to derivatives."
+                    ]
+                }
+            )

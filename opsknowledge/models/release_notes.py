@@ -3,7 +3,7 @@
 from django.db import models
 from django.urls import reverse
 
-from ..permissions import VisibleQuerySet
+from ..visibility import VisibleQuerySet
 from .catalogue import Component, Organisation, Release, slug_validator
 from .documents import Status, Visibility
 

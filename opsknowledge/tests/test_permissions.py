@@ -3,8 +3,8 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from opsknowledge.permissions import Access
 from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
+from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db

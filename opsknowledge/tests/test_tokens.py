@@ -11,8 +11,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from opsknowledge.models import APIToken
-from opsknowledge.permissions import Access
 from opsknowledge.tests.factories import OrganisationFactory, member
+from opsknowledge.visibility import Access
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
 from opsknowledge.importing import ImportFailure, run_import
 from opsknowledge.models import License, Organisation, Revision
-from opsknowledge.permissions import Access
+from opsknowledge.visibility import Access
 
 from ..archives import ArchiveError, unpack
 from ..importers import KINDS, RunbookTreeImporter

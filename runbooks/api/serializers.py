@@ -1,31 +1,25 @@
-import re
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from opsknowledge.api.documents import AdoptableSerializerMixin, DocumentSerializer
+from opsknowledge import references
+from opsknowledge.api.documents import (
+    AdoptableSerializerMixin,
+    DocumentSerializer,
+    django_errors_as_drf,
+)
 from opsknowledge.api.fields import SlugReferenceField
 from opsknowledge.models import Release, Status
-from opsknowledge.permissions import Access
+from opsknowledge.visibility import Access
 
 from ..models import Practice, Runbook, Severity
-
-# Prometheus label values may be anything, but alert names are metric-name-like identifiers.
-ALERT_NAME = re.compile(r"^[A-Za-z_:][A-Za-z0-9_:.-]*$")
 
 
 class AlertNamesField(serializers.ListField):
     child = serializers.CharField(max_length=200)
 
     def to_internal_value(self, data):
-        names = sorted({name.strip() for name in super().to_internal_value(data) if name.strip()})
-        bad = [name for name in names if not ALERT_NAME.match(name)]
-        if bad:
-            raise serializers.ValidationError(
-                f"invalid alert name {bad[0]!r}: use the alertname label, "
-                "e.g. 'KubePodCrashLooping'"
-            )
-        return names
+        names = super().to_internal_value(data)
+        return django_errors_as_drf(references.normalise_alert_names, names)
 
     def to_representation(self, value):
         return sorted(alert.name for alert in value.all())
@@ -101,32 +95,6 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
         from ..lint import existing_documents, lint
 
         return lint(runbook, existing=existing_documents([runbook.organisation_id]))
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        start = attrs.get("upgrade_from", getattr(self.instance, "upgrade_from", None))
-        end = attrs.get("upgrade_to", getattr(self.instance, "upgrade_to", None))
-        if (start is None) != (end is None):
-            missing = "upgrade_to" if end is None else "upgrade_from"
-            raise serializers.ValidationError(
-                {
-                    missing: [
-                        "An upgrade runbook names both the release it starts from "
-                        "and the one it reaches."
-                    ]
-                }
-            )
-        if start is not None:
-            chain = [release.pk for release in Release.objects.in_upgrade_order()]
-            if start.pk == end.pk or chain.index(start.pk) > chain.index(end.pk):
-                raise serializers.ValidationError(
-                    {
-                        "upgrade_to": [
-                            f"'{end.slug}' does not come after '{start.slug}' in the upgrade chain."
-                        ]
-                    }
-                )
-        return attrs
 
 
 class PracticeSerializer(AdoptableSerializerMixin, DocumentSerializer):

@@ -1,6 +1,6 @@
-"""THE access-control module. Every read of a document starts from `visible_to()` and every
-write from `editable_by()`; the viewset mixin below applies them, so an endpoint built on it
-cannot forget them.
+"""THE access-control module: who may read and who may write what. Every read of a document
+starts from `visible_to()` and every write from `can_write()`; the API's base viewset, the
+pages, feeds, search and the write services all call these, so none can forget them.
 
 Rules (../API.md "Visibility"):
 - `public` documents: anyone; `community`: any signed-in member of any organisation;
@@ -9,7 +9,13 @@ Rules (../API.md "Visibility"):
   organisation, whatever their visibility.
 - Writing needs role editor or admin in the publishing organisation.
 - A token acts for its one organisation only, with its user's current role there.
+- A revision is readable by a non-member only when the revision's own snapshot was readable
+  to them: a draft cleaned before publishing stays private.
 - What a caller may not read answers 404, exactly like what does not exist.
+
+It imports no project module (models use its queryset), so it sits at the bottom of the
+layers and knows the document kinds only through the attributes they declare
+(`VISIBILITY_PUBLIC`, `VISIBILITY_COMMUNITY`, `READABLE_STATUSES`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
 from django.http import Http404
-from rest_framework import permissions
 
-# Models import this module (for VisibleQuerySet), so model imports below stay inside
-# functions.
 WRITE_ROLES = frozenset({"editor", "admin"})
 
 
@@ -62,16 +65,17 @@ class Access:
     def role_in(self, organisation) -> str | None:
         return self.roles.get(getattr(organisation, "pk", organisation))
 
+    def is_member_of(self, organisation) -> bool:
+        return self.role_in(organisation) is not None
+
     def can_write(self, organisation) -> bool:
         return self.role_in(organisation) in WRITE_ROLES
 
     @classmethod
     def for_user(cls, user, *, token=None) -> Access:
-        from .models.catalogue import Membership
-
         if user is None or not user.is_authenticated:
             return cls(user=AnonymousUser())
-        memberships = Membership.objects.filter(user=user)
+        memberships = user.memberships.all()
         if token is not None:
             memberships = memberships.filter(organisation_id=token.organisation_id)
         roles = dict(memberships.values_list("organisation_id", "role"))
@@ -98,16 +102,23 @@ class Access:
         return cls.for_user(who)
 
 
+def _open_visibilities(model, access: Access) -> list[str]:
+    """The visibilities `access` may read beyond its own organisations."""
+    open_to = [model.VISIBILITY_PUBLIC]
+    if access.is_community_member:
+        open_to.append(model.VISIBILITY_COMMUNITY)
+    return open_to
+
+
 class VisibleQuerySet(models.QuerySet):
     """Queryset methods shared by every document kind (and release notes)."""
 
     def visible_to(self, who):
         access = Access.of(who)
         model = self.model
-        open_to = [model.VISIBILITY_PUBLIC]
-        if access.is_community_member:
-            open_to.append(model.VISIBILITY_COMMUNITY)
-        readable = models.Q(visibility__in=open_to, status__in=model.READABLE_STATUSES)
+        readable = models.Q(
+            visibility__in=_open_visibilities(model, access), status__in=model.READABLE_STATUSES
+        )
         if access.organisation_ids:
             readable |= models.Q(organisation_id__in=access.organisation_ids)
         return self.filter(readable)
@@ -125,48 +136,23 @@ class VisibleQuerySet(models.QuerySet):
             raise Http404("No such document.") from None
 
 
-def _method_not_served(request, view) -> bool:
-    """True when the view has no handler for the method: let DRF answer 405 for it rather
-    than a permission error that would hide the real mistake."""
-    return not hasattr(view, request.method.lower())
+def readable_revisions(revisions, document, who):
+    """The revisions of `document` (a queryset of them) that `who` may read.
+
+    Members of the publishing organisation read every revision. Anyone else reads a revision
+    only when its own snapshot's status and visibility made it readable to them: a report
+    drafted with a password and cleaned before publishing keeps the password private.
+    """
+    access = Access.of(who)
+    if access.is_member_of(document.organisation_id):
+        return revisions
+    model = type(document)
+    return revisions.filter(
+        snapshot__status__in=list(model.READABLE_STATUSES),
+        snapshot__visibility__in=_open_visibilities(model, access),
+    )
 
 
-class ReadOnlyUnlessStaff(permissions.BasePermission):
-    """The catalogue: anyone reads, staff write."""
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS or _method_not_served(request, view):
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
-class DocumentPermission(permissions.BasePermission):
-    """Documents: anyone may try to read (visibility filters what they get); writing needs a
-    signed-in caller, and the organisation check happens where the target organisation is
-    known (`DocumentViewSetMixin.check_write`)."""
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS or _method_not_served(request, view):
-            return True
-        return bool(request.user and request.user.is_authenticated)
-
-
-class DocumentViewSetMixin:
-    """Base for every document endpoint: reads start from `visible_to`, writes go through
-    `check_write`, so no endpoint can forget either."""
-
-    permission_classes = [DocumentPermission]
-
-    @property
-    def access(self) -> Access:
-        return Access.of(self.request)
-
-    def get_queryset(self):
-        return super().get_queryset().visible_to(self.access)
-
-    def check_write(self, organisation):
-        """403 unless the caller may write into `organisation`, whether or not the
-        document exists there (the same check the write services make)."""
-        from .services import Actor, check_write
-
-        check_write(Actor(access=self.access), organisation)
+def shows_authors(document, who) -> bool:
+    """Authors of revisions (user names, "via token") are shown to members only."""
+    return Access.of(who).is_member_of(document.organisation_id)

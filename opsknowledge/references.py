@@ -1,0 +1,153 @@
+"""Turning what people write into what is stored: catalogue slugs (with component aliases),
+organisations, document references, tags and alert names, and the "did you mean" texts for
+what matches nothing.
+
+One module for every caller — the API's serializers and filters, the importers, the forms
+and the write services — so a reference means the same and fails with the same words
+wherever it is written. Failures are Django `ValidationError`s carrying the message only;
+the caller knows which field it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+# Tags are shared by all organisations: one spelling per tag.
+TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9._+-]*")
+TAG_MAX_LENGTH = 100
+# Prometheus label values may be anything, but alert names are metric-name-like identifiers.
+ALERT_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:.-]*")
+ALERT_NAME_MAX_LENGTH = 200
+
+
+def did_you_mean(value: str, choices) -> str:
+    """ " did you mean 'ceph'?" for the closest valid choices, or a list of a few valid ones."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if not choices:
+        return "; none exist yet."
+    shown = ", ".join(f"'{c}'" for c in choices[:10])
+    return f"; valid: {shown}" + (", …" if len(choices) > 10 else "") + "."
+
+
+def resolve(queryset, value, *, noun: str | None = None, aliases: bool = False):
+    """The catalogue object (organisation, component, release) whose slug is `value`, or
+    whose alias it is when `aliases`; else ValidationError "unknown component 'cepf'; did you
+    mean 'ceph'?"."""
+    model = queryset.model
+    noun = noun or model._meta.verbose_name
+    if not isinstance(value, str):
+        raise ValidationError(f"Give the {noun} as its slug (a string).")
+    slug = value.strip()
+    found = queryset.filter(slug=slug).first()
+    if found is None and aliases:
+        found = queryset.lookup(slug)
+    if found is None:
+        choices = queryset.values_list("slug", flat=True)
+        raise ValidationError(f"unknown {noun} '{slug}'" + did_you_mean(slug, choices))
+    return found
+
+
+def resolve_many(queryset, values, *, noun: str | None = None, aliases: bool = False) -> list:
+    """Each of `values` resolved as by `resolve`; duplicates fold into one."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise ValidationError("Give a list of slugs.")
+    found = {}
+    for value in values:
+        obj = resolve(queryset, value, noun=noun, aliases=aliases)
+        found[obj.pk] = obj
+    return list(found.values())
+
+
+def normalise_tags(values) -> list[str]:
+    """Tags as a sorted list of lower-case words; "Storage " and "storage" are one tag."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise ValidationError("Give the tags as a list of words.")
+    tags = set()
+    for value in values:
+        if not isinstance(value, str):
+            raise ValidationError(f"invalid tag {value!r}: a tag is a word (a string)")
+        tag = value.strip().lower()
+        if not tag:
+            continue
+        if len(tag) > TAG_MAX_LENGTH or not TAG_PATTERN.fullmatch(tag):
+            raise ValidationError(
+                f"invalid tag {tag[:TAG_MAX_LENGTH]!r}: use lower-case letters, digits and "
+                f". _ + - (no spaces or commas), at most {TAG_MAX_LENGTH} characters"
+            )
+        tags.add(tag)
+    return sorted(tags)
+
+
+def normalise_alert_names(values) -> list[str]:
+    """Alert names (the `alertname` label) as a sorted list without duplicates."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise ValidationError("Give the alert names as a list.")
+    names = set()
+    for value in values:
+        if not isinstance(value, str):
+            raise ValidationError(f"invalid alert name {value!r}: give the alertname label")
+        name = value.strip()
+        if not name:
+            continue
+        if len(name) > ALERT_NAME_MAX_LENGTH or not ALERT_NAME.fullmatch(name):
+            raise ValidationError(
+                f"invalid alert name {name[:ALERT_NAME_MAX_LENGTH]!r}: use the alertname "
+                "label, e.g. 'KubePodCrashLooping'"
+            )
+        names.add(name)
+    return sorted(names)
+
+
+def resolve_document(queryset, reference):
+    """The document "organisation/slug" among `queryset` (which the caller has already
+    narrowed to what the writer may read): anything else is "unknown", exactly like a
+    document that does not exist."""
+    noun = queryset.model.kind
+    if not isinstance(reference, str) or reference.strip().count("/") != 1:
+        raise ValidationError("Use 'organisation/slug', e.g. 'scs/ceph-osd-full'.")
+    organisation, slug = reference.strip().split("/")
+    document = (
+        queryset.select_related("organisation")
+        .filter(organisation__slug=organisation, slug=slug)
+        .first()
+    )
+    if document is None:
+        raise ValidationError(f"unknown {noun} '{reference.strip()}'.")
+    return document
+
+
+def field_value(field, value):
+    """`value`, as written (JSON, front matter, a form), converted to what model `field`
+    stores: catalogue objects for slugs, dates for ISO strings; naive times are UTC."""
+    if field.many_to_many:
+        if value is None:
+            value = []
+        if isinstance(value, list | tuple) and all(isinstance(v, models.Model) for v in value):
+            return list(value)
+        queryset = field.related_model.objects.all()
+        return resolve_many(queryset, value, aliases=hasattr(queryset, "lookup"))
+    if field.is_relation:
+        if value is None or value == "" or isinstance(value, models.Model):
+            return value or None
+        queryset = field.related_model.objects.all()
+        return resolve(queryset, value, aliases=hasattr(queryset, "lookup"))
+    if isinstance(value, bool) and not isinstance(field, models.BooleanField):
+        raise ValidationError(f"{str(value).lower()} is not a valid value here.")
+    value = field.to_python(value)
+    if isinstance(field, models.DateTimeField) and value is not None:
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value, datetime.UTC)
+        try:
+            value = value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise ValidationError("That time is out of range once converted to UTC.") from None
+    return value
