@@ -5,10 +5,13 @@ Alertmanager templates link `runbook_url: https://<host>/r/{{ $labels.alertname 
 resolver must answer with one redirect to the best runbook the browser's user may read:
 
 - candidates: published runbooks the caller may read (`visible_to`) that list the alert name
-  (case-insensitively); `?component=` (children included) and `?release=` narrow them;
-- preference: the caller's own organisations, then `?organisation=`, then everyone else;
-- ties: the more specific runbook (fewer alert names), the most recently updated, then
-  organisation slug and slug, so the same question always gets the same answer.
+  (case-insensitively); `?organisation=` (providers put it in every `runbook_url`),
+  `?component=` (children included) and `?release=` narrow them;
+- the caller's own organisation's runbook wins; otherwise, when exactly one organisation
+  answers, its runbook; when several do, a chooser page lists one runbook of each (a
+  runbook naming another provider's alert must not take over that provider's links);
+- within an organisation: the more specific runbook (fewer alert names), the most recently
+  updated, then slug, so the same question always gets the same answer.
 
 The choice is one query whatever the number of candidates. Without a match the answer is a
 404 page with near matches taken only from runbooks the caller may read, so it never tells
@@ -47,10 +50,13 @@ class UnknownParameter(Exception):
         super().__init__(f"unknown {parameter} '{value}'{hint}")
 
 
+CHOOSER_LIMIT = 50  # organisations listed on the chooser page
+
+
 @dataclass(frozen=True)
 class Narrowing:
-    """What the query string asks for: an organisation to prefer, and the components (ids,
-    children included) and release the runbook must be about."""
+    """What the query string asks for: the organisation, the components (ids, children
+    included) and the release the runbook must be about."""
 
     organisation: Organisation | None = None
     component_ids: frozenset[int] | None = None
@@ -58,7 +64,11 @@ class Narrowing:
 
     @property
     def narrows(self) -> bool:
-        return self.component_ids is not None or self.release is not None
+        return (
+            self.organisation is not None
+            or self.component_ids is not None
+            or self.release is not None
+        )
 
 
 def _parameter(params, name: str) -> str:
@@ -106,6 +116,8 @@ def answering(queryset, alertname: str):
 
 
 def narrowed(queryset, narrowing: Narrowing):
+    if narrowing.organisation is not None:
+        queryset = queryset.filter(organisation=narrowing.organisation)
     if narrowing.component_ids is not None:
         about = Runbook.components.through.objects.filter(
             component_id__in=narrowing.component_ids
@@ -119,14 +131,15 @@ def narrowed(queryset, narrowing: Narrowing):
     return queryset
 
 
-def preference(access: Access, narrowing: Narrowing) -> Case:
-    """0 for the caller's own organisations, 1 for the one asked for, 2 for the rest."""
-    cases = []
-    if access.organisation_ids:
-        cases.append(When(organisation_id__in=access.organisation_ids, then=Value(0)))
-    if narrowing.organisation is not None:
-        cases.append(When(organisation_id=narrowing.organisation.pk, then=Value(1)))
-    return Case(*cases, default=Value(2), output_field=IntegerField())
+def preference(access: Access) -> Case:
+    """0 for the caller's own organisations, 1 for the rest."""
+    if not access.organisation_ids:
+        return Value(1, output_field=IntegerField())
+    return Case(
+        When(organisation_id__in=access.organisation_ids, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
 
 
 def alert_count():
@@ -140,15 +153,24 @@ def alert_count():
     )
 
 
-def best_runbook(request, alertname: str, narrowing: Narrowing) -> Runbook | None:
-    """The runbook `/r/<alertname>` leads to, in one query; None when nothing answers."""
+def answers(request, alertname: str, narrowing: Narrowing) -> list[Runbook]:
+    """What `/r/<alertname>` leads to, in one query: [the runbook] when the caller's own
+    organisation or a single organisation answers, the best runbook of each organisation
+    when several do, [] when none does."""
     candidates = narrowed(answering(published_runbooks(request), alertname), narrowing)
-    return (
+    ranked = (
         candidates.select_related("organisation")
-        .annotate(preference=preference(Access.of(request), narrowing), alerts_listed=alert_count())
-        .order_by("preference", "alerts_listed", "-updated", "organisation__slug", "slug")
-        .first()
+        .annotate(preference=preference(Access.of(request)), alerts_listed=alert_count())
+        .order_by("preference", "organisation__slug", "alerts_listed", "-updated", "slug")
     )
+    best_of = {}
+    # Enough rows for CHOOSER_LIMIT organisations unless one has very many runbooks for
+    # the same alert; the chooser then lists fewer, which is still an honest answer.
+    for runbook in ranked[: CHOOSER_LIMIT * 4]:
+        if runbook.preference == 0:
+            return [runbook]
+        best_of.setdefault(runbook.organisation_id, runbook)
+    return list(best_of.values())[:CHOOSER_LIMIT]
 
 
 def visible_alert_names(request) -> list[str]:
@@ -184,7 +206,9 @@ def not_found(request, alertname: str, *, unknown: UnknownParameter | None = Non
     )
 
 
-@never_cache  # the answer depends on who asks and changes as soon as a runbook is published
+# never_cache: the answer depends on who asks and changes as soon as a runbook is published;
+# it also makes the answer `private`, so no shared cache keeps a 302 naming a hidden slug.
+@never_cache
 @require_safe
 def alert_runbook(request, alertname: str):
     """302 to the best runbook for `alertname`, or a 404 page that helps find one."""
@@ -194,9 +218,13 @@ def alert_runbook(request, alertname: str):
         return not_found(request, alertname, unknown=unknown)
     if len(alertname) > ALERT_NAME_MAX_LENGTH:
         return not_found(request, alertname[:ALERT_NAME_MAX_LENGTH] + "…")
-    runbook = best_runbook(request, alertname, narrowing)
-    if runbook is not None:
-        return HttpResponseRedirect(runbook.get_absolute_url())
+    runbooks = answers(request, alertname, narrowing)
+    if len(runbooks) == 1:
+        return HttpResponseRedirect(runbooks[0].get_absolute_url())
+    if runbooks:
+        return render(
+            request, "runbooks/alert_chooser.html", {"alertname": alertname, "runbooks": runbooks}
+        )
     names = visible_alert_names(request)
     return not_found(
         request,
