@@ -30,6 +30,13 @@ class FailureReport(Document):
     )
     MARKDOWN_FIELDS = Document.MARKDOWN_FIELDS + SECTIONS
     RELATED_CONTENT = ("timeline", "action_items", "runbooks")
+    LIST_LIMITS = {
+        **Document.LIST_LIMITS,
+        "attendees": 100,
+        "timeline": 500,
+        "action_items": 200,
+        "runbooks": 100,
+    }
     CONTENT_FIELDS = (
         Document.CONTENT_FIELDS
         + (
@@ -98,6 +105,13 @@ class FailureReport(Document):
     def clean(self):
         super().clean()
         errors = {}
+        attendees = self.attendees
+        if not isinstance(attendees, list) or not all(
+            isinstance(name, str) and 0 < len(name) <= 200 for name in attendees
+        ):
+            errors["attendees"] = [
+                "Give the attendees as a list of names (at most 200 characters)."
+            ]
         for name in ("detected_at", "resolved_at"):
             when = getattr(self, name)
             if self.started_at and when and when < self.started_at:

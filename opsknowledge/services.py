@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
@@ -95,6 +96,11 @@ def _normalised(model, data: dict, access) -> dict:
     for name, value in data.items():
         if name in ADDRESS_FIELDS:
             continue  # checked by _check_address, never written
+        limit = model.LIST_LIMITS.get(name)
+        if limit is not None and isinstance(value, list | tuple) and len(value) > limit:
+            # Before any per-item work: refusing 20,000 tags must cost nothing.
+            errors[name] = [f"Give at most {limit} items (got {len(value)})."]
+            continue
         try:
             if name == "tags":
                 converted[name] = references.normalise_tags(value or [])
@@ -133,6 +139,26 @@ def _check_address(organisation, slug: str, data: dict):
             raise ValidationError(
                 {name: [f"cannot be changed (is '{current}'); adopt the document instead."]}
             )
+
+
+def _check_markdown_size(model, document, data: dict):
+    """All Markdown fields of the document as it would be stored together stay within
+    DOCUMENT_MARKDOWN_MAX_BYTES (rendering and sanitising grow with them)."""
+    limit = settings.DOCUMENT_MARKDOWN_MAX_BYTES
+    sizes = {
+        name: len(str((data[name] if name in data else getattr(document, name, "")) or "").encode())
+        for name in model.MARKDOWN_FIELDS
+    }
+    if sum(sizes.values()) > limit:
+        largest = max((name for name in sizes if name in data), key=sizes.get, default="body")
+        raise ValidationError(
+            {
+                largest: [
+                    f"The Markdown of one document may be at most {limit // 1024} KiB in all; "
+                    f"this one has {sum(sizes.values()) // 1024} KiB."
+                ]
+            }
+        )
 
 
 def _check_content(document):
@@ -223,6 +249,7 @@ def document_create(
     """Create a document (revision 1). Conflict when the slug is taken in that organisation."""
     check_write(actor, organisation)
     _check_address(organisation, slug, data)
+    _check_markdown_size(model, None, data)
     data = _normalised(model, data, actor.access)
     document = model(organisation=organisation, slug=slug, author=actor.user, revision=1)
     for attname, value in _columns(model, data).items():
@@ -263,6 +290,7 @@ def document_update(
     check_write(actor, document.organisation)
     model = type(document)
     _check_address(document.organisation, document.slug, data)
+    _check_markdown_size(model, document, data)
     data = _normalised(model, data, actor.access)
     with transaction.atomic():
         current = model.objects.select_related("organisation")

@@ -25,6 +25,7 @@ class Runbook(AdoptableDocument):
         "upgrade_to",
     )
     RELATED_CONTENT = ("alerts",)
+    LIST_LIMITS = {**AdoptableDocument.LIST_LIMITS, "alerts": 100}
 
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
     upgrade_from = models.ForeignKey(

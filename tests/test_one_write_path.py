@@ -325,3 +325,76 @@ def test_history_does_not_leak_what_publishing_hid(catalogue, api):
     assert [r["number"] for r in api.get(f"{url}revisions/").json()["results"]] == [3, 2, 1]
     assert "hunter2" in api.get(url + "diff/?from=1&to=3").json()["changes"]["root_cause"]
     assert api.get(f"{url}revisions/").json()["results"][0]["via"] == "import"
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "items"),
+    [
+        ("runbooks", "tags", [f"t{n}" for n in range(20_000)]),
+        ("runbooks", "alerts", [f"Alert{n}" for n in range(101)]),
+        ("incidents", "attendees", [f"Person {n}" for n in range(4_000)]),
+        ("incidents", "timeline", [{"text": "x"}] * 501),
+        ("incidents", "action_items", [{"title": "x"}] * 201),
+    ],
+)
+def test_lists_are_capped_before_any_work(catalogue, token_client, kind, field, items):
+    organisation = Organisation.objects.get(slug="scs")
+    data = {"title": "Long", field: items}
+    fields = refusal_of_the_api(token_client, organisation, kind, "long", data)
+    limit = MODELS[kind].LIST_LIMITS[field]
+    assert fields[field] == [f"Give at most {limit} items (got {len(items)})."]
+    from taggit.models import Tag
+
+    assert not Tag.objects.filter(name__startswith="t1").exists()
+
+
+def test_the_markdown_of_a_document_is_capped(catalogue, token_client, settings):
+    settings.DOCUMENT_MARKDOWN_MAX_BYTES = 10 * 1024
+    organisation = Organisation.objects.get(slug="scs")
+    half = "word " * 1100  # 5.5 KB: each field alone is within the limit
+    fields = refusal_of_the_api(
+        token_client,
+        organisation,
+        "incidents",
+        "big",
+        {"title": "Big", "body": half, "impact": half},
+    )
+    assert "at most 10 KiB in all" in next(iter(fields.values()))[0]
+    report = services.document_create(
+        model=FailureReport,
+        organisation=organisation,
+        slug="big",
+        data={"title": "Big", "body": half},
+        actor=OPERATOR,
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.document_update(
+            document=report, data={"impact": half}, actor=OPERATOR, if_match={1}
+        )
+    assert "impact" in refused.value.message_dict
+
+
+def test_stored_slugs_that_cannot_be_addressed_are_repaired(demo):
+    from django.apps import apps
+
+    from opsknowledge.slug_repair import repair_slugs
+
+    runbook = Runbook.objects.filter(organisation__slug="scs").first()
+    # As stored before slugs were validated to their end (QuerySet.update skips the rules).
+    Runbook.objects.filter(pk=runbook.pk).update(slug="zz-public-nl\n")
+    services.document_create(
+        model=Runbook,
+        organisation=runbook.organisation,
+        slug="zz-public-nl",
+        data={"title": "Taken"},
+        actor=OPERATOR,
+    )
+    before = Runbook.objects.get(pk=runbook.pk).revision
+
+    assert repair_slugs(apps, "runbooks", "Runbook") == [("zz-public-nl\n", "zz-public-nl-2")]
+    runbook.refresh_from_db()
+    assert (runbook.slug, runbook.revision) == ("zz-public-nl-2", before + 1)
+    assert repair_slugs(apps, "runbooks", "Runbook") == []  # idempotent
+    for model in (Runbook, Practice, FailureReport):
+        for document in model.objects.select_related("organisation"):
+            assert document.get_absolute_url() and document.get_api_url()

@@ -86,6 +86,11 @@ class Document(models.Model):
     RELATED_CONTENT = ()
     # The Markdown fields, each rendered to `<name>_html` on every write.
     MARKDOWN_FIELDS = ("body",)
+    # The most items a list of a document may hold: each costs work on every write (tag
+    # rows shared by the instance, checks over every item), and no real document comes
+    # near (the real postmortems have at most 30 timeline rows, status-page incidents 38
+    # updates in one). Kinds add their own lists.
+    LIST_LIMITS = {"components": 50, "releases": 50, "tags": 50}
     kind = "document"  # URL segment and search kind, set by subclasses
 
     organisation = models.ForeignKey(
