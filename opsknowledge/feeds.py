@@ -1,14 +1,14 @@
-"""Atom feeds of public, published documents and release notes: /feeds/runbooks.atom,
-/feeds/incidents.atom and /feeds/releases.atom, filterable by ?component= (children
-included), ?release= and ?organisation=."""
+"""Atom feeds of public, published documents and release notes: /feeds/<kind>s.atom for
+every kind registered with a feed (runbooks, incidents) and /feeds/releases.atom,
+filterable by ?component= (children included), ?release= and ?organisation=."""
 
-from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.urls import path
 from django.utils.feedgenerator import Atom1Feed
 
+from . import kinds
 from .models import Component, Organisation, Release, ReleaseNote, Status
 
 FEED_SIZE = 50
@@ -16,8 +16,9 @@ FEED_SIZE = 50
 
 class DocumentFeed(Feed):
     feed_type = Atom1Feed
-    model_label = ""
-    title_text = ""
+
+    def __init__(self, model=None, title_text: str = ""):
+        self.model, self.title_text = model, title_text
 
     def get_object(self, request):
         return request.GET
@@ -33,7 +34,7 @@ class DocumentFeed(Feed):
         return f"Public, published {self.title_text.lower()} shared on opsknowledge."
 
     def items(self, params):
-        model = apps.get_model(self.model_label)
+        model = self.model
         # Feeds are fetched anonymously and cached by readers: only what anyone may read.
         documents = model.objects.visible_to(AnonymousUser()).filter(status=Status.PUBLISHED)
         documents = self.narrow(documents, params, many=True)
@@ -82,18 +83,9 @@ class DocumentFeed(Feed):
         return document.organisation.name
 
 
-class RunbookFeed(DocumentFeed):
-    model_label = "runbooks.Runbook"
-    title_text = "Runbooks"
-
-
-class IncidentFeed(DocumentFeed):
-    model_label = "incidents.FailureReport"
-    title_text = "Failure reports"
-
-
 class ReleaseNoteFeed(DocumentFeed):
-    title_text = "Release notes"
+    def __init__(self):
+        super().__init__(ReleaseNote, "Release notes")
 
     def items(self, params):
         notes = ReleaseNote.objects.visible_to(AnonymousUser()).filter(status=Status.PUBLISHED)
@@ -126,7 +118,14 @@ class ReleaseNoteFeed(DocumentFeed):
 
 
 urlpatterns = [
-    path("runbooks.atom", RunbookFeed(), name="feed-runbooks"),
-    path("incidents.atom", IncidentFeed(), name="feed-incidents"),
+    *(
+        path(
+            f"{kind.name}s.atom",
+            DocumentFeed(kind.model, kind.feed_title),
+            name=f"feed-{kind.name}s",
+        )
+        for kind in kinds.all_kinds()
+        if kind.feed_title
+    ),
     path("releases.atom", ReleaseNoteFeed(), name="feed-releases"),
 ]

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class RunbooksConfig(AppConfig):
     name = "runbooks"
     verbose_name = "Runbooks and best practices"
+
+    def ready(self):
+        from opsknowledge import kinds
+
+        from .models import Practice, Runbook
+
+        kinds.register(Runbook, feed_title="Runbooks")
+        kinds.register(Practice)

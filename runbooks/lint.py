@@ -19,7 +19,8 @@ from django.utils.text import slugify
 
 from opsknowledge.importing import headings
 
-DEFAULT_SECTIONS = ("Meaning", "Impact", "Diagnosis", "Mitigation")
+from .models import RunbookPolicy
+
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 LINK = re.compile(r"\]\(\s*(?:\{\{<\s*ref\s+\"([^\"]+)\"\s*>\}\}|<?([^)\s>]+)>?)")
 SITE_LINK = re.compile(r"^/(runbooks|practices)/([a-z0-9-]+)/([a-z0-9-]+)/?(?:#.*)?$")
@@ -31,7 +32,7 @@ def finding(check: str, message: str, line: int | None = None) -> dict:
 
 
 def required_sections(runbook) -> tuple[str, ...]:
-    return tuple(runbook.organisation.runbook_sections or DEFAULT_SECTIONS)
+    return RunbookPolicy.sections_for(runbook.organisation_id)
 
 
 def missing_sections(runbook) -> list[dict]:

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models.functions import Upper
 
 from opsknowledge import references
-from opsknowledge.models import Release
+from opsknowledge.models import Organisation, Release
 from opsknowledge.models.documents import AdoptableDocument
 
 
@@ -111,3 +111,31 @@ class Practice(AdoptableDocument):
 
     class Meta(AdoptableDocument.Meta):
         pass
+
+
+class RunbookPolicy(models.Model):
+    """How an organisation wants its runbooks written: the sections each should have
+    (lint). Runbooks' own, so the shared catalogue knows no document kind."""
+
+    DEFAULT_SECTIONS = ("Meaning", "Impact", "Diagnosis", "Mitigation")
+
+    organisation = models.OneToOneField(
+        Organisation, on_delete=models.CASCADE, related_name="runbook_policy"
+    )
+    sections = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Sections every runbook of this organisation should have (lint); empty: "
+        "Meaning, Impact, Diagnosis, Mitigation.",
+    )
+
+    class Meta:
+        verbose_name_plural = "runbook policies"
+
+    def __str__(self):
+        return f"runbook policy of {self.organisation.slug}"
+
+    @classmethod
+    def sections_for(cls, organisation) -> tuple[str, ...]:
+        policy = cls.objects.filter(organisation=organisation).first()
+        return tuple(policy.sections if policy and policy.sections else cls.DEFAULT_SECTIONS)

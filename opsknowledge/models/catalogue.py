@@ -33,12 +33,6 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
-    runbook_sections = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="Sections every runbook of this organisation should have (lint); empty: "
-        "Meaning, Impact, Diagnosis, Mitigation.",
-    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from opsknowledge.models import Release
 from opsknowledge.tests.factories import OrganisationFactory
 from runbooks.lint import lint
-from runbooks.models import Runbook
+from runbooks.models import Runbook, RunbookPolicy
 
 from .factories import publish
 
@@ -46,8 +46,7 @@ def test_missing_sections_and_the_organisations_own_set(alpen):
         "No 'Diagnosis' section.",
         "No 'Mitigation' section.",
     ]
-    alpen.runbook_sections = ["Meaning", "Escalation"]
-    alpen.save()
+    RunbookPolicy.objects.create(organisation=alpen, sections=["Meaning", "Escalation"])
     runbook.refresh_from_db()
     assert [c[1] for c in checks(runbook) if c[0] == "missing_section"] == [
         "No 'Escalation' section."

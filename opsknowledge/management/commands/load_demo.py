@@ -1,16 +1,9 @@
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from opsknowledge import demo, services
+from opsknowledge import demo, kinds, services
 from opsknowledge.importing import ImportFailure, import_document, read_markdown
 from opsknowledge.models import Component, Organisation, Release
-
-KINDS = {
-    "runbook": "runbooks.Runbook",
-    "practice": "runbooks.Practice",
-    "incident": "incidents.FailureReport",
-}
 
 
 class Command(BaseCommand):
@@ -75,7 +68,7 @@ class Command(BaseCommand):
                 fields = {**parsed.front_matter, "body": parsed.body}
                 slug = fields.pop("slug", path.stem)
                 outcome, _ = import_document(
-                    model=apps.get_model(KINDS[kind]),
+                    model=kinds.model_for(kind),
                     organisation=Organisation.objects.get(slug=organisation),
                     slug=slug,
                     fields=fields,
@@ -85,7 +78,7 @@ class Command(BaseCommand):
                 raise CommandError(f"demo content {name}: {failure}") from None
             counts[outcome] = counts.get(outcome, 0) + 1
         for kind, source_org, slug, target_org in demo.ADOPTIONS:
-            model = apps.get_model(KINDS[kind])
+            model = kinds.model_for(kind)
             target = Organisation.objects.get(slug=target_org)
             if not model.objects.filter(organisation=target, slug=slug).exists():
                 services.document_adopt(
