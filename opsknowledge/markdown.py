@@ -324,3 +324,34 @@ def sanitise(html: str) -> str:
         attribute_filter=_allowed_class,
         strip_comments=True,
     )
+
+
+# -- stored HTML ---------------------------------------------------------------------------
+
+
+def rerender(queryset, fields: Iterable[str], *, batch_size: int = 200) -> Iterator[int]:
+    """Render the Markdown `fields` of every row in `queryset` again into their `<name>_html`
+    columns, yielding the number of rows each batch read. Rows whose HTML is current are not
+    written, so a second run writes nothing. Writes go through QuerySet.update: rendering
+    anew is no edit, so there is no revision and `updated` stays (auto_now is not applied).
+    Takes field names, not the model's MARKDOWN_FIELDS, so migrations can pass historical
+    models."""
+    fields = list(fields)
+    columns = [f"{name}_html" for name in fields]
+    after = None
+    while True:
+        rows = queryset.order_by("pk")
+        if after is not None:
+            rows = rows.filter(pk__gt=after)
+        batch = list(rows.values_list("pk", *fields, *columns)[:batch_size])
+        if not batch:
+            return
+        for pk, *values in batch:
+            sources, stored = values[: len(fields)], values[len(fields) :]
+            fresh = [render(source or "") for source in sources]
+            pairs = zip(columns, fresh, stored, strict=True)
+            changed = {column: html for column, html, old in pairs if html != old}
+            if changed:
+                queryset.filter(pk=pk).update(**changed)
+        after = batch[-1][0]
+        yield len(batch)
