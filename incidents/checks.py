@@ -72,16 +72,14 @@ ATTENDEE_HEADINGS = re.compile(r"^(attendees|atendees|participants|teilnehmer(in
 def without_sections(markdown: str, title: re.Pattern) -> str:
     """`markdown` with the sections whose heading matches `title` blanked out (replaced by
     spaces, so positions of findings in the rest stay true)."""
-    from opsknowledge.importing import headings
+    from opsknowledge.markdown import parse
 
-    lines = markdown.split("\n")
-    found = list(headings(markdown))
-    for index, (level, text, number) in enumerate(found):
-        if not title.match(text):
-            continue
-        end = next((n for lvl, _t, n in found[index + 1 :] if lvl <= level), len(lines) + 1)
-        for line_number in range(number, end):
-            lines[line_number - 1] = " " * len(lines[line_number - 1])
+    document = parse(markdown)
+    lines = document.text.split("\n")
+    for section in document.sections().walk():
+        if title.match(section.title):
+            for line_number in range(section.line, section.end_line + 1):
+                lines[line_number - 1] = " " * len(lines[line_number - 1])
     return "\n".join(lines)
 
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-from opsknowledge.importing import ImportFailure, headings, read_markdown
+from opsknowledge import markdown
+from opsknowledge.importing import ImportFailure, read_markdown
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 MAX_TITLE = 300  # Document.title
@@ -125,9 +126,9 @@ def year_in_name(file_name: str) -> int | None:
 
 def report_title(body: str) -> str | None:
     """The first top-level heading that is not itself a section name."""
-    for level, text, _line in headings(body):
-        if level == 1 and normalise_heading(text) not in SECTION_KEYS:
-            return text
+    for heading in markdown.parse(body).headings:
+        if heading.level == 1 and normalise_heading(heading.source) not in SECTION_KEYS:
+            return heading.source
     return None
 
 
@@ -144,18 +145,11 @@ def split_sections(body: str) -> dict[str, str]:
     """Known sections by key. A section runs to the next heading of its level or above, so
     `# Stats` after `##` sections and `###` subsections inside a section both work; the
     first section of each kind wins."""
-    lines = body.split("\n")
-    found = list(headings(body))
     sections = {}
-    for index, (level, text, line) in enumerate(found):
-        key = SECTION_KEYS.get(normalise_heading(text))
-        if key is None or key in sections:
-            continue
-        end = next(
-            (later for later_level, _, later in found[index + 1 :] if later_level <= level),
-            len(lines) + 1,
-        )
-        sections[key] = without_placeholder("\n".join(lines[line : end - 1]).strip())
+    for section in markdown.parse_sections(body).walk():
+        key = SECTION_KEYS.get(normalise_heading(section.title))
+        if key is not None and key not in sections:
+            sections[key] = without_placeholder(section.text.strip())
     return sections
 
 

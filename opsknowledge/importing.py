@@ -17,8 +17,6 @@ from . import services
 from .exceptions import DomainError, PermissionDenied, ValidationError
 
 logger = logging.getLogger(__name__)
-FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
 def _huge_number(value) -> bool:
@@ -92,29 +90,6 @@ def read_markdown(text: str) -> MarkdownFile:
                 body_line=index + 2,
             )
     raise ImportFailure("front matter starts with '---' but never ends", 1)
-
-
-def headings(body: str):
-    """(level, text, line) of every Markdown heading outside fenced code blocks."""
-    in_fence = None
-    for number, line in enumerate(body.split("\n"), start=1):
-        fence = FENCE.match(line)
-        if fence:
-            if in_fence is None:
-                in_fence = fence.group(1)
-            elif fence.group(1) == in_fence:
-                in_fence = None
-            continue
-        if in_fence is None:
-            match = HEADING.match(line)
-            if match:
-                yield len(match.group(1)), match.group(2).strip(), number
-
-
-def first_heading(body: str) -> str | None:
-    for _level, text, _line in headings(body):
-        return text
-    return None
 
 
 def is_markdown_file(path: Path) -> bool:

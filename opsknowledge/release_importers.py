@@ -34,7 +34,8 @@ from datetime import date
 
 from django.utils.text import slugify
 
-from .importing import FENCE, ImportFailure, headings, read_markdown
+from .importing import ImportFailure, read_markdown
+from .markdown import Section, parse, parse_sections
 
 RELEASE_NOTES_URL = "https://github.com/SovereignCloudStack/release-notes/blob/main"
 UPGRADE_GUIDE_URL = (
@@ -68,83 +69,6 @@ MONTHS = {
     )
     for name in names
 }
-
-
-# -- Markdown structure -----------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Section:
-    """A heading with the text up to the next heading (`own`) and its subsections."""
-
-    level: int
-    title: str
-    heading_line: str
-    own: str
-    children: list[Section] = field(default_factory=list)
-    parent: Section | None = field(default=None, repr=False)
-    anchor: str = ""
-
-    @property
-    def text(self) -> str:
-        """Everything below the heading, subsections included, exactly as written."""
-        return "".join([self.own, *(child.markdown for child in self.children)])
-
-    @property
-    def markdown(self) -> str:
-        return f"{self.heading_line}\n{self.own}" + "".join(c.markdown for c in self.children)
-
-    def walk(self) -> Iterable[Section]:
-        for child in self.children:
-            yield child
-            yield from child.walk()
-
-
-def parse_sections(body: str) -> Section:
-    """The heading tree of a Markdown body (headings in code fences are not headings). The
-    root (level 0) holds the text before the first heading; anchors are GitHub's."""
-    lines = body.split("\n")
-    found = list(headings(body))
-    first = found[0][2] - 1 if found else len(lines)
-    root = Section(level=0, title="", heading_line="", own=join_lines(lines[:first]))
-    stack = [root]
-    for index, (level, title, number) in enumerate(found):
-        end = found[index + 1][2] - 1 if index + 1 < len(found) else len(lines)
-        section = Section(
-            level=level,
-            title=title,
-            heading_line=lines[number - 1],
-            own=join_lines(lines[number:end]),
-        )
-        while stack[-1].level >= level:
-            stack.pop()
-        section.parent = stack[-1]
-        stack[-1].children.append(section)
-        stack.append(section)
-    assign_anchors(root)
-    return root
-
-
-def join_lines(lines: list[str]) -> str:
-    # Every section's text ends with the newline that separated it from the next heading,
-    # so concatenating sections reproduces the file.
-    return "".join(f"{line}\n" for line in lines)
-
-
-def heading_anchor(title: str) -> str:
-    """The anchor GitHub (and Docusaurus) give a heading: lower case, punctuation dropped,
-    spaces to hyphens ("Upgrade/Migration notes" → "upgrademigration-notes")."""
-    text = plain_text(title).lower()
-    text = re.sub(r"[^\w\- ]", "", text)
-    return text.replace(" ", "-")
-
-
-def assign_anchors(root: Section):
-    seen: Counter = Counter()
-    for section in root.walk():
-        anchor = heading_anchor(section.title)
-        section.anchor = anchor if not seen[anchor] else f"{anchor}-{seen[anchor]}"
-        seen[anchor] += 1
 
 
 # -- plain text, titles -------------------------------------------------------------------
@@ -190,14 +114,8 @@ def title_from_text(markdown: str, limit: int = TITLE_WORDS_LIMIT) -> str:
     The first paragraph ends at a blank line, a nested list, a code fence or a heading; a
     trailing colon ("Added dashboards for the operators:") introduced what followed.
     """
-    lines = []
-    for line in markdown.strip().split("\n"):
-        stripped = line.strip()
-        starts_block = BULLET.match(line) or FENCE.match(line) or stripped.startswith("#")
-        if not stripped or (lines and starts_block):
-            break
-        lines.append(stripped)
-    sentence = first_sentence(plain_text(" ".join(lines)))
+    paragraph = next(parse(markdown.strip()).paragraphs(), "")
+    sentence = first_sentence(plain_text(paragraph))
     return shorten(sentence.rstrip(" .:;"), limit)
 
 
@@ -236,15 +154,18 @@ def split_blocks(text: str) -> list[Block]:
     nested lists; nothing inside a code fence starts anything.
     """
     blocks: list[Block] = []
-    fence = None
+    # Lines after an opening fence, down to the closing one: they start nothing.
+    fenced = {
+        number: fence.end_line
+        for fence in parse(text).fences
+        for number in range(fence.line + 1, fence.end_line + 1)
+    }
     lazy = False  # an unindented line would continue the paragraph of the current item
-    for line in text.split("\n"):
+    for number, line in enumerate(text.split("\n"), start=1):
         current = blocks[-1] if blocks else None
-        if fence is not None:
+        if number in fenced:
             current.lines.append(line)
-            closer = FENCE.match(line)
-            if closer and closer.group(1) == fence:
-                fence, lazy = None, False
+            lazy = lazy and number < fenced[number]
             continue
         bullet = BULLET.match(line)
         if not line.strip():
@@ -262,9 +183,6 @@ def split_blocks(text: str) -> list[Block]:
             current = Block("prose", [line])
             blocks.append(current)
         lazy = True
-        opener = FENCE.match(line.strip())
-        if opener:
-            fence = opener.group(1)
     return [block for block in blocks if block.text.strip()]
 
 

@@ -9,12 +9,12 @@ form is rendered by the API view.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.utils import timezone
 
+from . import markdown
 from .models import BRIEFING_KINDS, Component, Release, ReleaseNote, Status
 
 
@@ -178,21 +178,20 @@ def fingerprint(briefing: Briefing, representation: str) -> str:
     return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
 
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-
-
-def demote_headings(markdown: str, levels: int) -> str:
+def demote_headings(text: str, levels: int) -> str:
     """Push the headings of embedded Markdown below the briefing's own (at most ######)."""
-    out, fence = [], None
-    for line in markdown.split("\n"):
-        match = _FENCE.match(line)
-        if match:
-            fence = None if fence == match.group(1) else (fence or match.group(1))
-        elif fence is None and re.match(r"^#{1,6}\s", line):
-            hashes = len(line) - len(line.lstrip("#"))
-            line = "#" * min(6, hashes + levels) + line[hashes:]
-        out.append(line)
-    return "\n".join(out)
+    lines = text.split("\n")
+    # Bottom up, so that a setext heading turned into one line moves no heading below it.
+    for heading in reversed(markdown.parse(text).headings):
+        hashes = "#" * min(6, heading.level + levels)
+        if heading.end_line == heading.line:
+            line = lines[heading.line - 1]
+            at = line.index("#")  # what comes before is indentation or a quote's ">"
+            lines[heading.line - 1] = line[:at] + hashes + line[at + heading.level :]
+        elif not heading.nested:  # text and underline become one ATX heading
+            source = " ".join(heading.source.split("\n"))
+            lines[heading.line - 1 : heading.end_line] = [f"{hashes} {source}"]
+    return "\n".join(lines)
 
 
 def _release_line(release: Release) -> str:

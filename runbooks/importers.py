@@ -17,10 +17,9 @@ import yaml
 from django.contrib.contenttypes.models import ContentType
 from django.utils.text import slugify
 
-from opsknowledge import services
+from opsknowledge import markdown, services
 from opsknowledge.importing import (
     ImportFailure,
-    first_heading,
     import_document,
     is_markdown_file,
     read_markdown,
@@ -52,24 +51,9 @@ def slug_from_file_name(path: Path) -> str:
 def first_paragraph(body: str, limit: int = 300) -> str:
     """The first paragraph of prose (not a heading, list, table, quote or code): a summary
     for lists and search results when the front matter has none."""
-    paragraph, fence = [], False
-    for line in body.split("\n"):
-        stripped = line.strip()
-        if stripped.startswith(("```", "~~~")):
-            fence = not fence
-            if paragraph:
-                break
-            continue
-        if fence or stripped.startswith(("#", "|", ">", "<", "{{", "- ", "* ", "1.")):
-            if paragraph:
-                break
-            continue
-        if not stripped:
-            if paragraph:
-                break
-            continue
-        paragraph.append(stripped)
-    text = " ".join(paragraph)
+    # One that opens with a Hugo shortcode or raw HTML is markup, not a summary.
+    prose = (text for text in markdown.parse(body).paragraphs() if not text.startswith(("{{", "<")))
+    text = next(prose, "")
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
@@ -158,7 +142,9 @@ class RunbookTreeImporter:
         if not slug:
             raise ImportFailure("no slug: set 'slug' in the front matter")
         fields = {"body": parsed.body, **front}
-        fields["title"] = str(front.get("title") or first_heading(parsed.body) or path.stem)
+        headings = markdown.parse(parsed.body).headings
+        first_heading = headings[0].source if headings else None
+        fields["title"] = str(front.get("title") or first_heading or path.stem)
         if "summary" not in front:
             fields["summary"] = first_paragraph(parsed.body)
         if self.model is Runbook and "alerts" not in front:

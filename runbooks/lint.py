@@ -17,14 +17,12 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.text import slugify
 
-from opsknowledge.importing import headings
+from opsknowledge import markdown
 
 from .models import RunbookPolicy
 
-FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 LINK = re.compile(r"\]\(\s*(?:\{\{<\s*ref\s+\"([^\"]+)\"\s*>\}\}|<?([^)\s>]+)>?)")
 SITE_LINK = re.compile(r"^/(runbooks|practices)/([a-z0-9-]+)/([a-z0-9-]+)/?(?:#.*)?$")
-HEADING_ID = re.compile(r'<h[1-6] id="([^"]+)"')
 
 
 def finding(check: str, message: str, line: int | None = None) -> dict:
@@ -35,8 +33,8 @@ def required_sections(runbook) -> tuple[str, ...]:
     return RunbookPolicy.sections_for(runbook.organisation_id)
 
 
-def missing_sections(runbook) -> list[dict]:
-    present = {text.strip().lower() for _level, text, _line in headings(runbook.body)}
+def missing_sections(runbook, document) -> list[dict]:
+    present = {heading.source.strip().lower() for heading in document.headings}
     return [
         finding("missing_section", f"No '{name}' section.")
         for name in required_sections(runbook)
@@ -44,24 +42,17 @@ def missing_sections(runbook) -> list[dict]:
     ]
 
 
-def empty_code_blocks(body: str) -> list[dict]:
-    found, start, content = [], None, []
-    for number, line in enumerate(body.split("\n"), start=1):
-        if FENCE.match(line):
-            if start is None:
-                start, content = number, []
-            else:
-                if not "".join(content).strip():
-                    found.append(finding("empty_code_block", "An empty code block.", start))
-                start = None
-        elif start is not None:
-            content.append(line)
-    return found
+def empty_code_blocks(document) -> list[dict]:
+    return [
+        finding("empty_code_block", "An empty code block.", fence.line)
+        for fence in document.fences
+        if not fence.content.strip()
+    ]
 
 
-def dead_links(runbook, existing: set[tuple[str, str]]) -> list[dict]:
+def dead_links(runbook, document, existing: set[tuple[str, str]]) -> list[dict]:
     """`existing`: (organisation slug, document slug) of every runbook and practice."""
-    anchors = set(HEADING_ID.findall(runbook.body_html))
+    anchors = document.anchors
     found = []
     for number, line in enumerate(runbook.body.split("\n"), start=1):
         for match in LINK.finditer(line):
@@ -131,10 +122,12 @@ def lint(runbook, *, existing=None, today=None) -> list[dict]:
     today = today or timezone.localdate()
     if existing is None:
         existing = existing_documents()
+    # One parse for every body check: the headings, anchors and fences the page shows.
+    document = markdown.parse(runbook.body)
     return (
-        missing_sections(runbook)
-        + empty_code_blocks(runbook.body)
-        + dead_links(runbook, existing)
+        missing_sections(runbook, document)
+        + empty_code_blocks(document)
+        + dead_links(runbook, document, existing)
         + review_age(runbook, today)
         + outdated_releases(runbook, today)
     )

@@ -36,6 +36,7 @@ class ReleaseNote(models.Model):
     VISIBILITY_PUBLIC = Visibility.PUBLIC
     VISIBILITY_COMMUNITY = Visibility.COMMUNITY
     READABLE_STATUSES = (Status.PUBLISHED,)
+    MARKDOWN_FIELDS = ("body",)  # rendered to body_html, as for documents
     STATUS_CHOICES = [(s.value, s.label) for s in (Status.PUBLISHED, Status.ARCHIVED)]
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="notes")

@@ -82,6 +82,26 @@ class Command(BaseCommand):
             assert response.status_code in (200, 302, 304), (url, response.status_code)
         return statistics.median(samples), response
 
+    def render_time(self, repeat):
+        """Median ms to render one body of the stored documents (demo and synthetic)."""
+        from django.apps import apps
+
+        from opsknowledge.markdown import render
+
+        bodies = [
+            body
+            for model in apps.get_models()
+            if getattr(model, "MARKDOWN_FIELDS", None)
+            for body in model._base_manager.values_list("body", flat=True)
+        ]
+        samples = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for body in bodies:
+                render(body)
+            samples.append((time.perf_counter() - started) * 1000 / max(len(bodies), 1))
+        return statistics.median(samples)
+
     def measure(self, repeat):
         client = Client()
         baseline, _ = self.timed(client, "/healthz", repeat)
@@ -105,6 +125,7 @@ class Command(BaseCommand):
             HTTP_IF_NONE_MATCH=response["ETag"],
         )
         rows.append(("GET upgrade-path with If-None-Match (304)", not_modified))
+        rows.append(("render + sanitise one stored Markdown body", self.render_time(repeat)))
         width = max(len(label) for label, _ in rows)
         self.stdout.write(f"{'request'.ljust(width)}  median ms  x baseline")
         for label, median in rows:
