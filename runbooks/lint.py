@@ -10,19 +10,15 @@ maintenance.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.text import slugify
 
-from opsknowledge import markdown
-
+from .body import body_facts
 from .models import RunbookPolicy
 
-LINK = re.compile(r"\]\(\s*(?:\{\{<\s*ref\s+\"([^\"]+)\"\s*>\}\}|<?([^)\s>]+)>?)")
-SITE_LINK = re.compile(r"^/(runbooks|practices)/([a-z0-9-]+)/([a-z0-9-]+)/?(?:#.*)?$")
+__all__ = ["body_facts", "lint"]
 
 
 def finding(check: str, message: str, line: int | None = None) -> dict:
@@ -33,8 +29,8 @@ def required_sections(runbook) -> tuple[str, ...]:
     return RunbookPolicy.sections_for(runbook.organisation_id)
 
 
-def missing_sections(runbook, document) -> list[dict]:
-    present = {heading.source.strip().lower() for heading in document.headings}
+def missing_sections(runbook, facts) -> list[dict]:
+    present = set(facts["headings"])
     return [
         finding("missing_section", f"No '{name}' section.")
         for name in required_sections(runbook)
@@ -42,39 +38,33 @@ def missing_sections(runbook, document) -> list[dict]:
     ]
 
 
-def empty_code_blocks(document) -> list[dict]:
+def empty_code_blocks(facts) -> list[dict]:
     return [
-        finding("empty_code_block", "An empty code block.", fence.line)
-        for fence in document.fences
-        if not fence.content.strip()
+        finding("empty_code_block", "An empty code block.", line)
+        for line in facts["empty_code_blocks"]
     ]
 
 
-def dead_links(runbook, document, existing: set[tuple[str, str]]) -> list[dict]:
-    """`existing`: (organisation slug, document slug) of every runbook and practice."""
-    anchors = document.anchors
+def linked_keys(runbook, facts) -> set[tuple[str, str]]:
+    return {
+        (link["key"][0] or runbook.organisation.slug, link["key"][1])
+        for link in facts["links"]
+        if "key" in link
+    }
+
+
+def dead_links(runbook, facts, existing: set[tuple[str, str]]) -> list[dict]:
+    """`existing`: the (organisation slug, document slug) among the linked ones that exist
+    (for the reader: that the reader may read)."""
     found = []
-    for number, line in enumerate(runbook.body.split("\n"), start=1):
-        for match in LINK.finditer(line):
-            target = (match.group(1) or match.group(2)).strip()
-            if target.startswith(("http://", "https://", "mailto:")):
-                continue
-            if target.startswith("#"):
-                if target[1:] and target[1:] not in anchors:
-                    found.append(
-                        finding("dead_link", f"No heading for the anchor '{target}'.", number)
-                    )
-                continue
-            site = SITE_LINK.match(target)
-            if site:
-                key = (site.group(2), site.group(3))
-            elif target.split("#")[0].lower().endswith(".md"):
-                name = target.split("#")[0].rsplit("/", 1)[-1]
-                key = (runbook.organisation.slug, slugify(name[:-3]))
-            else:
-                continue  # not a link to another document
-            if key not in existing:
-                found.append(finding("dead_link", f"'{target}' links to no document here.", number))
+    for link in facts["links"]:
+        if link.get("anchor"):
+            message = f"No heading for the anchor '{link['target']}'."
+        elif (link["key"][0] or runbook.organisation.slug, link["key"][1]) not in existing:
+            message = f"'{link['target']}' links to no document here."
+        else:
+            continue
+        found.append(finding("dead_link", message, link["line"]))
     return found
 
 
@@ -106,28 +96,36 @@ def outdated_releases(runbook, today) -> list[dict]:
     return []
 
 
-def existing_documents(organisation_ids=None) -> set[tuple[str, str]]:
+def existing_documents(keys, reader=None) -> set[tuple[str, str]]:
+    """Which of the (organisation slug, document slug) `keys` are runbooks or practices,
+    among those `reader` may read (None: the operator, who sees all). Two queries."""
+    from django.db.models import Q
+
     from .models import Practice, Runbook
 
-    keys = set()
+    if not keys:
+        return set()
+    match = Q()
+    for organisation, slug in keys:
+        match |= Q(organisation__slug=organisation, slug=slug)
+    found = set()
     for model in (Runbook, Practice):
-        rows = model.objects.all()
-        if organisation_ids is not None:
-            rows = rows.filter(organisation_id__in=organisation_ids)
-        keys.update(rows.values_list("organisation__slug", "slug"))
-    return keys
+        rows = model.objects.all() if reader is None else model.objects.visible_to(reader)
+        found.update(rows.filter(match).values_list("organisation__slug", "slug"))
+    return found
 
 
-def lint(runbook, *, existing=None, today=None) -> list[dict]:
+def lint(runbook, *, reader=None, today=None) -> list[dict]:
+    """The findings for `runbook` as `reader` may know them: the body's from the stored
+    facts, the rest (links, review age, releases) as of now, in a constant number of
+    queries (the policy, two for the linked documents; releases are prefetched)."""
     today = today or timezone.localdate()
-    if existing is None:
-        existing = existing_documents()
-    # One parse for every body check: the headings, anchors and fences the page shows.
-    document = markdown.parse(runbook.body)
+    facts = runbook.lint_facts or body_facts(runbook.body)
+    existing = existing_documents(linked_keys(runbook, facts), reader)
     return (
-        missing_sections(runbook, document)
-        + empty_code_blocks(document)
-        + dead_links(runbook, document, existing)
+        missing_sections(runbook, facts)
+        + empty_code_blocks(facts)
+        + dead_links(runbook, facts, existing)
         + review_age(runbook, today)
         + outdated_releases(runbook, today)
     )

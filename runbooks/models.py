@@ -6,6 +6,8 @@ from opsknowledge import references
 from opsknowledge.models import Organisation, Release
 from opsknowledge.models.documents import AdoptableDocument
 
+from .body import body_facts
+
 
 class Severity(models.TextChoices):
     """The alert severity a runbook answers, as Prometheus rules label it."""
@@ -28,6 +30,9 @@ class Runbook(AdoptableDocument):
     LIST_LIMITS = {**AdoptableDocument.LIST_LIMITS, "alerts": 100}
 
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
+    # What lint reads of the body, computed on every write (runbooks.lint.body_facts):
+    # a runbook's detail must not parse its body on every GET.
+    lint_facts = models.JSONField(default=dict, blank=True, editable=False)
     upgrade_from = models.ForeignKey(
         Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -61,6 +66,9 @@ class Runbook(AdoptableDocument):
                         ]
                     }
                 )
+
+    def derived_columns(self) -> dict:
+        return {"lint_facts": body_facts(self.body)}
 
     @classmethod
     def normalise_related_content(cls, name, value, *, reader=None):

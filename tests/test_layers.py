@@ -30,6 +30,7 @@ LAYERS = [
             "opsknowledge.slug_repair",
             "opsknowledge.kinds",
             "incidents.checks",
+            "runbooks.body",
         ),
     ),
     (1, ("opsknowledge.models", "runbooks.models", "incidents.models", "releases.models")),

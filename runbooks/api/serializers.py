@@ -11,6 +11,7 @@ from opsknowledge.api.fields import SlugReferenceField
 from opsknowledge.models import Release, Status
 from opsknowledge.visibility import Access
 
+from ..lint import lint
 from ..models import Practice, Runbook, Severity
 
 
@@ -53,7 +54,8 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
     incidents = serializers.SerializerMethodField()
     lint = serializers.SerializerMethodField(
         help_text="Advice on this runbook (missing sections, dead links, overdue review...); "
-        "never blocks a write."
+        "never blocks a write. Shown to members of the owning organisation only (null for "
+        "everyone else)."
     )
     severity = serializers.ChoiceField(choices=[("", "none")] + Severity.choices, required=False)
     upgrade_from = SlugReferenceField(
@@ -90,11 +92,14 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
         )
         return IncidentBriefSerializer(reports, many=True, context=self.context).data
 
-    @extend_schema_field(LintFindingSerializer(many=True))
+    @extend_schema_field(LintFindingSerializer(many=True, allow_null=True))
     def get_lint(self, runbook):
-        from ..lint import existing_documents, lint
-
-        return lint(runbook, existing=existing_documents([runbook.organisation_id]))
+        # Members only: dead-link findings tell which linked documents exist.
+        request = self.context.get("request")
+        access = Access.of(request)
+        if request is None or not access.is_member_of(runbook.organisation_id):
+            return None
+        return lint(runbook, reader=access)
 
 
 class PracticeSerializer(AdoptableSerializerMixin, DocumentSerializer):

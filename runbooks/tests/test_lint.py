@@ -96,11 +96,47 @@ def test_overdue_review_and_unmaintained_releases(alpen):
     )
 
 
-def test_lint_is_in_the_detail_but_not_in_lists(alpen, api):
-    publish(organisation=alpen, slug="thin", body="# X\n")
+def test_lint_is_in_the_detail_for_members_but_not_in_lists(alpen, api):
+    from opsknowledge.tests.factories import member
+
+    publish(organisation=alpen, slug="thin", body="# X\n[hidden](/runbooks/other/secret/)\n")
+    assert api.get("/api/v1/runbooks/alpen/thin/").json()["lint"] is None  # anonymous
+    api.force_authenticate(member(alpen, "viewer"))
     detail = api.get("/api/v1/runbooks/alpen/thin/").json()
-    assert {f["check"] for f in detail["lint"]} == {"missing_section"}
+    assert {f["check"] for f in detail["lint"]} == {"missing_section", "dead_link"}
     assert "lint" not in api.get("/api/v1/runbooks/").json()["results"][0]
+
+
+def test_dead_links_answer_for_what_the_reader_may_read(alpen, api):
+    """A member is not told that another organisation's hidden document exists."""
+    from opsknowledge.tests.factories import member
+
+    other = OrganisationFactory(slug="other")
+    publish(organisation=other, slug="secret", visibility="organisation")
+    publish(organisation=other, slug="open")
+    publish(
+        organisation=alpen,
+        slug="links",
+        body=COMPLETE + "[a](/runbooks/other/secret/) [b](/runbooks/other/open/)\n",
+    )
+    api.force_authenticate(member(alpen, "viewer"))
+    dead = [f["message"] for f in api.get("/api/v1/runbooks/alpen/links/").json()["lint"]]
+    assert "'/runbooks/other/secret/' links to no document here." in dead
+    assert not any("/other/open/" in message for message in dead)
+
+
+def test_lint_parses_the_body_once_per_revision_not_per_read(alpen, api):
+    from opsknowledge.tests.factories import member
+
+    runbook = publish(organisation=alpen, slug="thin", body="# X\n```\n```\n")
+    assert runbook.lint_facts["empty_code_blocks"] == [2]
+    # Stored facts are what a read uses: changing them shows without touching the body.
+    Runbook.objects.filter(pk=runbook.pk).update(
+        lint_facts={**runbook.lint_facts, "empty_code_blocks": [9]}
+    )
+    api.force_authenticate(member(alpen, "viewer"))
+    lines = [f["line"] for f in api.get("/api/v1/runbooks/alpen/thin/").json()["lint"]]
+    assert 9 in lines
 
 
 def test_lint_never_blocks_publishing(alpen, token_client):
@@ -112,7 +148,7 @@ def test_lint_never_blocks_publishing(alpen, token_client):
         {"title": "Bare", "status": "published", "visibility": "public"},
         format="json",
     )
-    assert response.status_code == 201 and response.json()["lint"]
+    assert response.status_code == 201 and response.json()["lint"]  # the editor is a member
 
 
 def test_the_command_on_the_real_runbooks(catalogue):

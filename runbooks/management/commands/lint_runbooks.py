@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from opsknowledge.models import Organisation
-from runbooks.lint import existing_documents, lint
+from runbooks.lint import lint
 from runbooks.models import Runbook
 
 
@@ -25,11 +25,10 @@ class Command(BaseCommand):
             if not Organisation.objects.filter(slug=organisation).exists():
                 raise CommandError(f"No organisation '{organisation}'.")
             runbooks = runbooks.filter(organisation__slug=organisation)
-        existing = existing_documents()
         flagged = total = findings = 0
         for runbook in runbooks:
             total += 1
-            problems = lint(runbook, existing=existing)
+            problems = lint(runbook)
             if problems:
                 flagged += 1
                 findings += len(problems)

@@ -1,0 +1,45 @@
+"""What lint needs to know of a runbook's body, computed once per revision: the write
+services store it as `Runbook.lint_facts` (see `Runbook.derived_columns`), so a runbook's
+detail does not parse its body on every GET."""
+
+import re
+
+from django.utils.text import slugify
+
+from opsknowledge import markdown
+
+LINK = re.compile(r"\]\(\s*(?:\{\{<\s*ref\s+\"([^\"]+)\"\s*>\}\}|<?([^)\s>]+)>?)")
+SITE_LINK = re.compile(r"^/(runbooks|practices)/([a-z0-9-]+)/([a-z0-9-]+)/?(?:#.*)?$")
+
+
+def body_facts(body: str) -> dict:
+    """What lint needs to know of a body, computed once per revision (the write services
+    store it as `Runbook.lint_facts`): headings, empty code blocks, and the links to anchors
+    and to other documents, in line order. Whether a linked document exists is asked per
+    request, as it changes without this runbook changing."""
+    document = markdown.parse(body)
+    anchors = document.anchors
+    links = []
+    for number, line in enumerate(body.split("\n"), start=1):
+        for match in LINK.finditer(line):
+            target = (match.group(1) or match.group(2)).strip()
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            if target.startswith("#"):
+                if target[1:] and target[1:] not in anchors:
+                    links.append({"line": number, "target": target, "anchor": True})
+                continue
+            site = SITE_LINK.match(target)
+            if site:
+                key = [site.group(2), site.group(3)]
+            elif target.split("#")[0].lower().endswith(".md"):
+                name = target.split("#")[0].rsplit("/", 1)[-1]
+                key = [None, slugify(name[:-3])]  # None: the runbook's own organisation
+            else:
+                continue  # not a link to another document
+            links.append({"line": number, "target": target, "key": key})
+    return {
+        "headings": sorted({heading.source.strip().lower() for heading in document.headings}),
+        "empty_code_blocks": [fence.line for fence in document.fences if not fence.content.strip()],
+        "links": links,
+    }
