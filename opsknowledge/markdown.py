@@ -31,6 +31,9 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 # far above this depth: a list costs two token levels (list and item), inline markup more.
 NESTING_DEPTH = 32
 PARSER_MAX_NESTING = 4 * NESTING_DEPTH
+# Each "[" costs markdown-it a scan for its label (about 80 µs): 20,000 take 1.6 s. The
+# real documents we know have at most 62; links, images and task boxes all count.
+MAX_BRACKETS = 5000
 
 # Ids the page templates use themselves; a heading that would take one gets a suffix.
 TEMPLATE_IDS = frozenset()
@@ -63,6 +66,43 @@ CHECKBOXES = {
 }
 _CHECKBOX_MARKS = re.compile("[" + "".join(CHECKBOXES) + "]")
 _LONE_CR = re.compile(r"\r(?!\n)")
+
+
+class TooComplex(ValueError):
+    """Markdown that would cost too much to render; the message says what is too much."""
+
+
+# An HTML tag as it opens or closes an element; void elements (<br>, <img>) nest nothing.
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)(?:\s[^<>]*)?>")
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+
+
+def _tag_depth(html: str, depth: int) -> tuple[int, int]:
+    """(depth after `html`, deepest reached) for raw HTML starting at `depth`; linear."""
+    deepest = depth
+    for match in _TAG.finditer(html):
+        closing, name = match.group(1), match.group(2).lower()
+        if name in _VOID or match.group(0).endswith("/>"):
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return depth, deepest
 
 
 class _GithubAutolinks(LinkifyIt):
@@ -247,6 +287,26 @@ class Document:
         return _CHECKBOX_MARKS.sub(lambda mark: CHECKBOXES[mark.group(0)], html).rstrip("\n")
 
     @cached_property
+    def depth(self) -> int:
+        """How deeply block quotes, lists and raw HTML elements nest, together."""
+        containers, deepest = 0, 0
+        for token in self.tokens:
+            if token.type in ("blockquote_open", "bullet_list_open", "ordered_list_open"):
+                containers += 1
+            elif token.type in ("blockquote_close", "bullet_list_close", "ordered_list_close"):
+                containers -= 1
+            elif token.type == "html_block":
+                deepest = max(deepest, _tag_depth(token.content, containers)[1])
+            elif token.type == "inline":
+                depth = containers
+                for child in token.children or ():
+                    if child.type == "html_inline":
+                        depth, reached = _tag_depth(child.content, depth)
+                        deepest = max(deepest, reached)
+            deepest = max(deepest, containers)
+        return deepest
+
+    @cached_property
     def fences(self) -> list[Fence]:
         return [
             Fence(token.info.strip(), token.content, token.map[0] + 1, token.map[1])
@@ -312,6 +372,27 @@ def render(text: str) -> str:
     if not text:
         return ""
     return Document(text).html
+
+
+def render_within_limits(text: str) -> str:
+    """`render(text)` for text being written: TooComplex when rendering it (or showing it
+    in a browser) would cost too much — too deeply nested, or too many brackets. Rendering
+    and sanitising a document within the limits and DOCUMENT_MARKDOWN_MAX_BYTES stays under
+    half a second (`manage.py benchmark` measures the worst cases)."""
+    if not text:
+        return ""
+    brackets = text.count("[")
+    if brackets > MAX_BRACKETS:
+        raise TooComplex(
+            f"Use at most {MAX_BRACKETS} '[' (links, images, task-list boxes); this has {brackets}."
+        )
+    document = Document(text)
+    if document.depth > NESTING_DEPTH:
+        raise TooComplex(
+            f"Block quotes, lists and HTML elements may nest at most {NESTING_DEPTH} levels "
+            f"deep; this nests at least {document.depth}."
+        )
+    return document.html
 
 
 def sanitise(html: str) -> str:

@@ -189,9 +189,15 @@ def _columns(model, data: dict) -> dict:
             columns[field.attname if field.is_relation else name] = (
                 value.pk if field.is_relation and value is not None else value
             )
+    errors = {}
     for name in model.MARKDOWN_FIELDS:
         if name in data:
-            columns[f"{name}_html"] = markdown.render(data[name] or "")
+            try:
+                columns[f"{name}_html"] = markdown.render_within_limits(data[name] or "")
+            except markdown.TooComplex as error:
+                errors[name] = [str(error)]
+    if errors:
+        raise ValidationError(errors)
     return columns
 
 

@@ -398,3 +398,39 @@ def test_stored_slugs_that_cannot_be_addressed_are_repaired(demo):
     for model in (Runbook, Practice, FailureReport):
         for document in model.objects.select_related("organisation"):
             assert document.get_absolute_url() and document.get_api_url()
+
+
+@pytest.mark.parametrize(
+    ("markdown", "says"),
+    [
+        ("- " * 1000 + "x", "may nest at most 32 levels"),
+        ("> " * 33 + "x", "may nest at most 32 levels"),
+        ("<ul><li>" * 3000, "may nest at most 32 levels"),
+        ("> " * 20 + "<div>" * 13 + "x", "may nest at most 32 levels"),
+        ("[" * 20000, "at most 5000 '['"),
+    ],
+    ids=["nested-bullets", "nested-quotes", "raw-html", "quotes-and-html", "brackets"],
+)
+def test_markdown_too_costly_to_render_is_refused_naming_the_field(
+    catalogue, token_client, markdown, says
+):
+    organisation = Organisation.objects.get(slug="scs")
+    fields = refusal_of_the_api(
+        token_client, organisation, "incidents", "deep", {"title": "Deep", "trigger": markdown}
+    )
+    assert says in fields["trigger"][0]
+
+
+def test_markdown_at_the_limits_renders_in_bounded_time():
+    """A guard against hangs only (the benchmark command measures: target 500 ms each)."""
+    import time
+
+    from django.conf import settings
+
+    from opsknowledge.management.commands.benchmark import costly_markdown
+    from opsknowledge.markdown import render_within_limits
+
+    for label, text in costly_markdown(settings.DOCUMENT_MARKDOWN_MAX_BYTES).items():
+        started = time.perf_counter()
+        render_within_limits(text)
+        assert time.perf_counter() - started < 10, label

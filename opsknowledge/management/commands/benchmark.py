@@ -19,6 +19,30 @@ from django.test import Client
 from django.test.utils import setup_test_environment, teardown_test_environment
 
 
+def costly_markdown(size: int) -> dict[str, str]:
+    """The costliest Markdown we know of, each about `size` bytes and within the other
+    limits (nesting, brackets), so that what the services accept is what is measured."""
+    from opsknowledge.markdown import MAX_BRACKETS, NESTING_DEPTH
+
+    def fill(unit: str) -> str:
+        return unit * max(size // len(unit), 1)
+
+    nested = "> " * (NESTING_DEPTH // 2) + "- " * (NESTING_DEPTH // 2) + "x\n"
+    link = "[a](b) "
+    return {
+        "plain words": fill("word "),
+        "emphasis delimiters": fill("_a "),
+        "strong/emphasis runs": fill("**a*"),
+        "code spans": fill("`a"),
+        f"{MAX_BRACKETS} links, rest text": link * MAX_BRACKETS
+        + fill("w ")[: max(size - len(link) * MAX_BRACKETS, 0)],
+        f"nesting {NESTING_DEPTH} deep, repeated": fill(nested),
+        "inline HTML": fill("<b>x</b>"),
+        "table cells": "|a|b|\n|-|-|\n" + fill("|x|y|\n"),
+        "autolinks": fill("https://a.example/x "),
+    }
+
+
 class Command(BaseCommand):
     help = __doc__.split("\n\n")[0]
 
@@ -102,6 +126,24 @@ class Command(BaseCommand):
             samples.append((time.perf_counter() - started) * 1000 / max(len(bodies), 1))
         return statistics.median(samples)
 
+    def worst_render_times(self) -> list[tuple[str, float]]:
+        """Median ms (of 3) to render and sanitise the costliest Markdown at the size limit
+        of one document, as the write services do (target: under 500 ms each)."""
+        from django.conf import settings
+
+        from opsknowledge.markdown import render_within_limits
+
+        rows = []
+        limit = settings.DOCUMENT_MARKDOWN_MAX_BYTES
+        for label, text in costly_markdown(limit).items():
+            samples = []
+            for _ in range(3):
+                started = time.perf_counter()
+                render_within_limits(text)
+                samples.append((time.perf_counter() - started) * 1000)
+            rows.append((f"render {limit // 1024} KiB: {label}", statistics.median(samples)))
+        return rows
+
     def measure(self, repeat):
         client = Client()
         baseline, _ = self.timed(client, "/healthz", repeat)
@@ -126,6 +168,7 @@ class Command(BaseCommand):
         )
         rows.append(("GET upgrade-path with If-None-Match (304)", not_modified))
         rows.append(("render + sanitise one stored Markdown body", self.render_time(repeat)))
+        rows += self.worst_render_times()
         width = max(len(label) for label, _ in rows)
         self.stdout.write(f"{'request'.ljust(width)}  median ms  x baseline")
         for label, median in rows:
