@@ -71,7 +71,7 @@ def test_imports_every_report_and_skips_the_rest_with_a_reason(data_dir, organis
     out, err = import_dir(data_dir)
 
     assert FULL_RUN in out
-    assert err == ""
+    assert [line for line in err.splitlines() if not line.startswith("import_incidents: ")] == []
     assert FailureReport.objects.filter(organisation=organisation).count() == 39
     assert "skipped: README.md: the folder's README, not a report" in out
     assert "skipped: LICENSE: the licence of the reports (MIT" in out
