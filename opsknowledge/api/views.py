@@ -99,6 +99,6 @@ class MeView(APIView):
             "username": request.user.get_username() if access.is_authenticated else None,
             "is_staff": access.is_staff,
             "organisations": memberships,
-            "token_organisation": token.organisation.slug if token else None,
+            "token_organisation": token.organisation_slug if token else None,
         }
         return Response(MeSerializer(data).data)

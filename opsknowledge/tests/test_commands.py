@@ -22,7 +22,11 @@ def run(*args, stdin=None, monkeypatch=None):
 
 def test_create_organisation_and_add_members(monkeypatch):
     run("create_organisation", "alpen", "--name", "Alpenwolke")
-    run("create_organisation", "alpen", "--name", "Alpenwolke GmbH")
+    run("create_organisation", "alpen", "--name", "Alpenwolke")  # again: nothing changes
+    with pytest.raises(CommandError, match="exists already \\(Alpenwolke\\); pick another"):
+        run("create_organisation", "alpen", "--name", "Alpenwolke GmbH")
+    assert Organisation.objects.get().name == "Alpenwolke"
+    run("create_organisation", "alpen", "--name", "Alpenwolke GmbH", "--update")
     assert Organisation.objects.get().name == "Alpenwolke GmbH"
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-and-unusual-passphrase\n"))
