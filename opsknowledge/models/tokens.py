@@ -7,20 +7,12 @@ organisation to automate the catalogue. Only a SHA-256 digest is stored: the key
 random strings, so a fast hash is as safe as a slow one and keeps every request cheap.
 """
 
-import hashlib
-import secrets
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..keys import TOKEN_PREFIX, digest, new_key
 from .catalogue import Organisation
-
-TOKEN_PREFIX = "okb_"
-
-
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class APITokenQuerySet(models.QuerySet):
@@ -64,13 +56,14 @@ class APIToken(models.Model):
 
     @classmethod
     def issue(
-        cls, *, user, organisation, expires_at=None, description=""
+        cls, *, user, organisation, expires_at=None, description="", key=None
     ) -> tuple["APIToken", str]:
         """Create a token and return it with its key, which is never retrievable again.
-        Without an organisation it is a staff token, for staff users only."""
+        Without an organisation it is a staff token, for staff users only. `key` is for
+        the local demo tokens, which stay the same between runs (opsknowledge.localenv)."""
         if organisation is None and not user.is_staff:
             raise ValueError("a token without an organisation is for staff users only")
-        key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        key = key or new_key()
         token = cls.objects.create(
             user=user,
             organisation=organisation,
