@@ -13,7 +13,15 @@ import pytest
 
 from opsknowledge import localenv
 
-from .processes import ROOT, gunicorn, http, manage, project_env, scratch_checkout
+from .processes import (
+    ROOT,
+    gunicorn,
+    http,
+    http_get,
+    manage,
+    project_env,
+    scratch_checkout,
+)
 
 BLOCK = re.compile(
     r"(?:<!-- not-run: (?P<reason>[^>]+?) -->\n)?^```(?P<lang>\w*)\n(?P<code>.*?)^```$",
@@ -103,3 +111,6 @@ def test_readme_shell_blocks_work_as_pasted(sqlite_pass, tmp_path):
         slugs = {runbook["slug"] for runbook in body["results"]}
         assert {"neutrondhcpagentdown", "nodenotready", "ceph-osd-full"} <= slugs
         assert (checkout / "out").is_dir()  # the export wrote into the checkout, not ROOT
+        # The pages the banner names.
+        for page in ("/", "/search/", "/api/docs/"):
+            assert http_get(f"{base}{page}")[0] == 200, page
