@@ -16,10 +16,12 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # A local instance on the embedded default database (SQLite under var/), with demo content.
-run: export DEBUG ?= 1
+# var/.env (git-ignored) keeps a development SECRET_KEY, DEBUG=1 and the demo tokens; only
+# manage.py reads it, and only when DEBUG is not set, so README's commands work as pasted.
 run: install
+	$(PY) -m opsknowledge.localenv var/.env
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --local-instance http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.

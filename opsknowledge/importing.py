@@ -15,6 +15,7 @@ from django.db import transaction
 
 from . import services
 from .exceptions import DomainError, PermissionDenied, ValidationError
+from .progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -177,26 +178,29 @@ class ImportSummary:
         }
 
 
-def run_import(importer, options: dict, *, on_file=None) -> ImportSummary:
+def run_import(importer, options: dict, *, on_start=None, on_file=None) -> ImportSummary:
     """Run an importer (anything with sources(), import_one() and finish()) over its files.
 
     Each file is imported on its own (all-or-nothing: import_document is atomic); a file
-    that fails is recorded and the others go on. `on_file(index, total, record)` reports
-    progress. A dry run does all the work in a transaction that is rolled back, so what
-    it reports is what a real run would do (catalogue entries it creates included).
+    that fails is recorded and the others go on. `on_start(total)` once the files are
+    known, and `on_file(index, total, record)` after each, report progress. A dry run does
+    all the work in a transaction that is rolled back, so what it reports is what a real
+    run would do (catalogue entries it creates included).
     """
     if options.get("dry_run"):
         with transaction.atomic():
-            summary = _run_import(importer, options, on_file)
+            summary = _run_import(importer, options, on_start, on_file)
             transaction.set_rollback(True)
         return summary
-    return _run_import(importer, options, on_file)
+    return _run_import(importer, options, on_start, on_file)
 
 
-def _run_import(importer, options, on_file) -> ImportSummary:
+def _run_import(importer, options, on_start, on_file) -> ImportSummary:
     summary = ImportSummary()
     sources = list(importer.sources(options))
     summary.total = len(sources)
+    if on_start is not None:
+        on_start(summary.total)
     for index, (name, path) in enumerate(sources, start=1):
         try:
             outcome, note = importer.import_one(name, path, options)
@@ -224,15 +228,14 @@ class ImportCommand(BaseCommand):
     """The shape every importer command shares (API.md "Management commands"): acts as the
     instance's operator, needs an existing organisation, `--visibility` (default
     organisation: nothing becomes public by accident), `--status` (default published),
-    `--dry-run`, a progress line every PROGRESS_EVERY files and a summary; exit 1 when any
-    file failed.
+    `--dry-run`, progress on stderr (opsknowledge.progress) and a summary on stdout; exit 1
+    when any file failed.
 
     Subclasses implement `sources(options)` (yielding (name, path) pairs) and
     `import_one(name, path, options)` returning (outcome, note); raising ImportFailure
     marks the file failed, returning ("skipped", reason) skips it deliberately.
     """
 
-    PROGRESS_EVERY = 25
     status_choices = ("draft", "published")
 
     def add_arguments(self, parser):
@@ -256,14 +259,16 @@ class ImportCommand(BaseCommand):
             ) from None
         options["actor"] = services.Actor.operator()
 
-        def report(index, total, record):
-            if record["outcome"] in ("failed", "skipped") or record["note"]:
-                stream = self.stderr if record["outcome"] == "failed" else self.stdout
-                stream.write(f"{record['outcome']}: {record['file']}: {record['note']}")
-            if index % self.PROGRESS_EVERY == 0:
-                self.stdout.write(f"... {index}/{total} files")
+        name = self.__module__.rsplit(".", 1)[-1]
+        with Progress(self.stderr, name, unit="files") as bar:
 
-        summary = run_import(self, options, on_file=report)
+            def report(index, total, record):
+                if record["outcome"] in ("failed", "skipped") or record["note"]:
+                    stream = self.stderr if record["outcome"] == "failed" else self.stdout
+                    bar.write(f"{record['outcome']}: {record['file']}: {record['note']}", stream)
+                bar.update()
+
+            summary = run_import(self, options, on_start=bar.start, on_file=report)
         for note in summary.notes:
             self.stdout.write(f"note: {note}")
         counts = ", ".join(f"{count} {outcome}" for outcome, count in summary.counts.items())

@@ -8,7 +8,8 @@ Rules (../API.md "Visibility"):
 - Drafts (and failure reports in review) are readable only by members of the publishing
   organisation, whatever their visibility.
 - Writing needs role editor or admin in the publishing organisation.
-- A token acts for its one organisation only, with its user's current role there.
+- A token acts for its one organisation only, with its user's current role there; a staff
+  token acts for none (the catalogue only).
 - A revision is readable by a non-member only when the revision's own snapshot was readable
   to them: a draft cleaned before publishing stays private.
 - What a caller may not read answers 404, exactly like what does not exist.

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,16 +26,30 @@ def project_env(**overrides) -> dict:
     return env
 
 
-def manage(*args, env: dict, input: str | None = None, timeout=120):
+def manage(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def scratch_checkout(tmp_path) -> Path:
+    """The working copy as a user has it, but with a `var/` of its own: manage.py copied (it
+    reads the var/.env beside itself), everything else linked. Commands run there as a
+    user runs them, without touching the developer's var/ (database, var/.env)."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name not in {"var", "manage.py", ".git"}:
+            (checkout / entry.name).symlink_to(entry)
+    shutil.copy(ROOT / "manage.py", checkout / "manage.py")
+    (checkout / "var").mkdir()
+    return checkout
 
 
 def free_port() -> int:
@@ -44,7 +59,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1):
+def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT):
     """Serve the project with gunicorn on a free loopback port; yields the base URL."""
     port = free_port()
     process = subprocess.Popen(
@@ -62,7 +77,7 @@ def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1):
             "--timeout",
             "30",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -2,6 +2,8 @@
 deployment would run them."""
 
 import json
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -9,9 +11,10 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from opsknowledge import localenv
 from opsknowledge.settings import database_from_url, env_bool
 
-from .processes import ROOT, gunicorn, http_get, manage, project_env
+from .processes import ROOT, gunicorn, http_get, manage, project_env, scratch_checkout
 
 LONG_SECRET = "k3y-" + "a1b2c3d4e5f6g7h8i9j0" * 3
 
@@ -165,3 +168,59 @@ def test_settings_read_exactly_the_documented_variables():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in settings.ENVIRONMENT_VARIABLES if f"`{name}`" not in readme]
     assert not missing, f"README.md does not document {missing}"
+
+
+# -- var/.env, the local development settings `make run` writes ----------------------------
+
+SHOW = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+
+
+def local_checkout(tmp_path):
+    checkout = scratch_checkout(tmp_path)
+    values = localenv.ensure(
+        checkout / "var" / ".env", DATABASE_URL=f"sqlite:///{tmp_path / 'local.sqlite3'}"
+    )
+    return checkout, values
+
+
+def test_manage_py_reads_var_env_only_when_debug_is_not_set(tmp_path):
+    checkout, values = local_checkout(tmp_path)
+    bare = project_env(DEBUG=None, SECRET_KEY=None, DATABASE_URL=None)
+
+    shown = manage("shell", "--no-imports", "-c", SHOW, env=bare, cwd=checkout)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["True", values["SECRET_KEY"]]
+    # A variable that is set always wins over the file.
+    env = {**bare, "SECRET_KEY": LONG_SECRET}
+    shown = manage("shell", "--no-imports", "-c", SHOW, env=env, cwd=checkout)
+    assert shown.stdout.split() == ["True", LONG_SECRET]
+    # With DEBUG set, the file is not read at all: production still needs a real key.
+    refused = manage("check", env={**bare, "DEBUG": "0"}, cwd=checkout)
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set" in refused.stderr
+
+
+def test_gunicorn_never_reads_var_env(tmp_path):
+    checkout, _ = local_checkout(tmp_path)
+    # --check-config loads the application the way a worker does, then exits.
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "opsknowledge.wsgi:application"],
+        cwd=checkout,
+        env=project_env(DEBUG=None, SECRET_KEY=None),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stdout + result.stderr
+
+
+def test_var_env_is_written_once_and_completed_not_replaced(tmp_path):
+    path = tmp_path / "var" / ".env"
+    first = localenv.ensure(path)
+    assert set(first) == {"DEBUG", "SECRET_KEY", *localenv.DEMO_TOKENS.values()}
+    assert first["DEBUG"] == "1" and len(first["SECRET_KEY"]) >= 50
+    assert path.stat().st_mode & 0o077 == 0  # a secret key and tokens: the owner's only
+    path.write_text(path.read_text().replace("DEBUG=1\n", ""))
+    again = localenv.ensure(path)
+    assert again == first  # what it had is kept; what it lacked is added back

@@ -29,6 +29,7 @@ LAYERS = [
             "opsknowledge.progress",
             "opsknowledge.slug_repair",
             "opsknowledge.kinds",
+            "opsknowledge.keys",
             "incidents.checks",
             "runbooks.body",
         ),

@@ -364,7 +364,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             raise ValidationError("Send a JSON object.")
         slug = request.data.get("organisation")
         if slug is None and self.access.via_token:
-            slug = request.auth.organisation.slug  # a token acts for its organisation
+            slug = request.auth.organisation_slug  # a token acts for its organisation
         if not isinstance(slug, str) or not slug:
             raise ValidationError({"organisation": ["This field is required."]})
         if not Organisation.objects.filter(slug=slug).exists():
@@ -535,7 +535,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         data = request.data if isinstance(request.data, dict) else {}
         slug = data.get("organisation")
         if slug is None and self.access.via_token:
-            slug = request.auth.organisation.slug
+            slug = request.auth.organisation_slug
         if not isinstance(slug, str) or not slug:
             raise ValidationError({"organisation": ["This field is required."]})
         if not Organisation.objects.filter(slug=slug).exists():

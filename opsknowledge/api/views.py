@@ -1,3 +1,4 @@
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -19,12 +20,27 @@ from .serializers import (
 )
 
 
-class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
+class SlugLookupMixin:
+    """Catalogue entries by slug; a missing one is a 404 naming what was missing, like the
+    documents' ("No release 'nope'."), not Django's
+    "No Release matches the given query."
+    """
+
+    lookup_field = "slug"
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            kind = self.get_queryset().model._meta.verbose_name
+            raise Http404(f"No {kind} '{self.kwargs[self.lookup_field]}'.") from None
+
+
+class OrganisationViewSet(SlugLookupMixin, viewsets.ReadOnlyModelViewSet):
     """Organisations are public: everyone may know who publishes."""
 
     queryset = Organisation.objects.all()
     serializer_class = OrganisationSerializer
-    lookup_field = "slug"
     ordering_fields = ["slug", "name"]
     filterset_fields = ["slug"]
 
@@ -45,20 +61,18 @@ class CatalogueWriteMixin:
         services.catalogue_save(entry=entry, actor=services.Actor.of_request(self.request))
 
 
-class ComponentViewSet(CatalogueWriteMixin, viewsets.ModelViewSet):
+class ComponentViewSet(CatalogueWriteMixin, SlugLookupMixin, viewsets.ModelViewSet):
     # parent: the serializer reads parent.slug for every row.
     queryset = Component.objects.select_related("parent")
     serializer_class = ComponentSerializer
-    lookup_field = "slug"
     ordering_fields = ["slug", "name"]
     filterset_fields = {"parent__slug": ["exact"]}
 
 
-class ReleaseViewSet(CatalogueWriteMixin, viewsets.ModelViewSet):
+class ReleaseViewSet(CatalogueWriteMixin, SlugLookupMixin, viewsets.ModelViewSet):
     # previous / next_release: the serializer reads both slugs for every row.
     queryset = Release.objects.select_related("previous", "next_release")
     serializer_class = ReleaseSerializer
-    lookup_field = "slug"
     ordering_fields = []  # the list follows the upgrade chain
 
     @extend_schema(
@@ -103,6 +117,6 @@ class MeView(APIView):
             "username": request.user.get_username() if access.is_authenticated else None,
             "is_staff": access.is_staff,
             "organisations": memberships,
-            "token_organisation": token.organisation.slug if token else None,
+            "token_organisation": token.organisation_slug if token else None,
         }
         return Response(MeSerializer(data).data)

@@ -1,24 +1,18 @@
 """API tokens for providers' automation.
 
 A token belongs to a user, acts for exactly one organisation with that user's current role
-there, may expire and can be revoked. Only a SHA-256 digest is stored: the keys are 256-bit
+there, may expire and can be revoked. A staff token has no organisation: it manages the
+catalogue for a staff user and is a member of nothing, so staff need not join a provider's
+organisation to automate the catalogue. Only a SHA-256 digest is stored: the keys are 256-bit
 random strings, so a fast hash is as safe as a slow one and keeps every request cheap.
 """
-
-import hashlib
-import secrets
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..keys import TOKEN_PREFIX, digest, new_key
 from .catalogue import Organisation
-
-TOKEN_PREFIX = "okb_"
-
-
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class APITokenQuerySet(models.QuerySet):
@@ -33,8 +27,9 @@ class APIToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
+    # Empty for a staff token (catalogue only, no organisation's documents).
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="api_tokens"
+        Organisation, on_delete=models.CASCADE, related_name="api_tokens", null=True, blank=True
     )
     key_digest = models.CharField(max_length=64, unique=True, editable=False)
     # The first characters of the key, so an operator can tell tokens apart in lists.
@@ -52,14 +47,23 @@ class APIToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self):
-        return f"{self.key_start}… ({self.user} for {self.organisation.slug})"
+        return f"{self.key_start}… ({self.user} for {self.organisation_slug or 'the catalogue'})"
+
+    @property
+    def organisation_slug(self) -> str | None:
+        """The organisation the token acts for; None for a staff token."""
+        return self.organisation.slug if self.organisation_id else None
 
     @classmethod
     def issue(
-        cls, *, user, organisation, expires_at=None, description=""
+        cls, *, user, organisation, expires_at=None, description="", key=None
     ) -> tuple["APIToken", str]:
-        """Create a token and return it with its key, which is never retrievable again."""
-        key = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        """Create a token and return it with its key, which is never retrievable again.
+        Without an organisation it is a staff token, for staff users only. `key` is for
+        the local demo tokens, which stay the same between runs (opsknowledge.localenv)."""
+        if organisation is None and not user.is_staff:
+            raise ValueError("a token without an organisation is for staff users only")
+        key = key or new_key()
         token = cls.objects.create(
             user=user,
             organisation=organisation,

@@ -124,3 +124,18 @@ def test_me_describes_the_caller(api, db):
     me = api.get("/api/v1/me/").json()
     assert me["username"] == "vera"
     assert me["organisations"] == [{"slug": "alpen", "name": org.name, "role": "viewer"}]
+
+
+@pytest.mark.parametrize(
+    "url, detail",
+    [
+        ("/api/v1/releases/nope/", "No release 'nope'."),
+        ("/api/v1/releases/nope/notes/", "No release 'nope'."),
+        ("/api/v1/components/nope/", "No component 'nope'."),
+        ("/api/v1/organisations/nope/", "No organisation 'nope'."),
+    ],
+)
+def test_a_missing_catalogue_entry_is_a_404_naming_it(api, db, url, detail):
+    response = api.get(url)
+    assert response.status_code == 404
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "detail": detail}}

@@ -22,7 +22,11 @@ def run(*args, stdin=None, monkeypatch=None):
 
 def test_create_organisation_and_add_members(monkeypatch):
     run("create_organisation", "alpen", "--name", "Alpenwolke")
-    run("create_organisation", "alpen", "--name", "Alpenwolke GmbH")
+    run("create_organisation", "alpen", "--name", "Alpenwolke")  # again: nothing changes
+    with pytest.raises(CommandError, match="exists already \\(Alpenwolke\\); pick another"):
+        run("create_organisation", "alpen", "--name", "Alpenwolke GmbH")
+    assert Organisation.objects.get().name == "Alpenwolke"
+    run("create_organisation", "alpen", "--name", "Alpenwolke GmbH", "--update")
     assert Organisation.objects.get().name == "Alpenwolke GmbH"
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-and-unusual-passphrase\n"))
@@ -100,3 +104,30 @@ def test_demo_documents_are_ours_and_complete():
         "upgrade-r3-to-r4",
     ]
     assert report.warnings == []
+
+
+def test_local_instance_demo_tokens_are_stable_and_print_what_to_open(monkeypatch, api):
+    from opsknowledge.keys import new_key
+    from opsknowledge.models import APIToken
+
+    keys = {"viewer": new_key(), "editor": new_key()}
+    monkeypatch.setenv("OKB_DEMO_VIEWER_TOKEN", keys["viewer"])
+    monkeypatch.setenv("OKB_DEMO_EDITOR_TOKEN", keys["editor"])
+    for _ in range(2):  # every `make run` loads it again
+        out, _err = run("load_demo", "--local-instance", "http://127.0.0.1:8000")
+    assert APIToken.objects.count() == 2
+    for page in ("/", "/search/", "/api/docs/"):
+        assert f"http://127.0.0.1:8000{page} " in out
+    assert f"viewer of alpenwolke  {keys['viewer']}" in out
+    for role, key in keys.items():
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        me = api.get("/api/v1/me/").json()
+        assert me["organisations"] == [
+            {"slug": "alpenwolke", "name": "Alpenwolke (demo provider)", "role": role}
+        ]
+
+
+def test_local_instance_needs_the_keys_from_var_env(monkeypatch):
+    monkeypatch.delenv("OKB_DEMO_VIEWER_TOKEN", raising=False)
+    with pytest.raises(CommandError, match="OKB_DEMO_VIEWER_TOKEN is not set"):
+        run("load_demo", "--catalogue-only", "--local-instance", "http://127.0.0.1:8000")

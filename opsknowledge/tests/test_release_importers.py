@@ -5,7 +5,6 @@ parsers behind them (opsknowledge.release_importers)."""
 
 import io
 from datetime import date
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -28,12 +27,13 @@ from opsknowledge.release_importers import (
     split_blocks,
     title_from_text,
 )
+from opsknowledge.tests import shared_data
 from opsknowledge.tests.factories import OrganisationFactory, ReleaseFactory
 from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "scs-release-notes"
+DATA = shared_data.path("scs-release-notes")
 GUIDES = DATA / "upgrade-guides"
 GUIDE = GUIDES / "SovereignCloudStack__k8s-cluster-api-provider" / "doc" / "Upgrade-Guide.md"
 OSISM = GUIDES / "osism__osism.github.io"
@@ -54,11 +54,8 @@ HOPS = [("r2", "r3"), ("r3", "r4"), ("r4", "r5"), ("r5", "r6")]
 
 @pytest.fixture
 def data_dir():
-    if not (DATA / "README.md").is_file() or not GUIDE.is_file() or not OSISM.is_dir():
-        pytest.fail(
-            f"The SCS release notes are missing at {DATA}; they belong in ../shared/data "
-            "(see ../shared/data/README.md)."
-        )
+    for target in (DATA / "README.md", GUIDE, OSISM):
+        shared_data.require(target, "the SCS release notes")
     return DATA
 
 
@@ -181,7 +178,7 @@ def test_unknown_organisation_is_refused(data_dir):
         import_notes()
 
 
-def test_a_broken_file_fails_alone_and_the_exit_is_non_zero(tmp_path, organisation):
+def test_a_broken_file_fails_alone_and_the_exit_is_non_zero(data_dir, tmp_path, organisation):
     (tmp_path / "README.md").write_text(
         "## Release 0 (2021-07-15)\n[notes](Release0.md)\n"
         "## Release 1 (2021-09-29)\n[notes](Release1.md)\n"

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from opsknowledge.models import APIToken
+from opsknowledge.models import APIToken, Organisation
 from opsknowledge.tests.factories import OrganisationFactory, member
 from opsknowledge.visibility import Access
 
@@ -138,3 +138,49 @@ def test_token_needs_membership():
     member(OrganisationFactory(slug="other"), username="stranger")
     with pytest.raises(CommandError, match="not a member of 'alpen'"):
         issue_with_command("stranger", "alpen")
+
+
+def staff_token(username="operator", **extra):
+    from opsknowledge.tests.factories import UserFactory
+
+    user = UserFactory(username=username, is_staff=True, **extra)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("create_token", username, "--staff", stdout=out, stderr=err)
+    assert out.getvalue().count("\n") == 1 and "catalogue only" in err.getvalue()
+    return user, out.getvalue().strip()
+
+
+def test_a_staff_token_manages_the_catalogue_and_is_a_member_of_nothing(catalogue):
+    from runbooks.tests.factories import publish
+
+    alpen = Organisation.objects.get(slug="alpenwolke")
+    user, key = staff_token()
+    # Even a staff user who is an editor somewhere: the staff token does not act there.
+    member(alpen, role="editor", username=user.username)
+    publish(organisation=alpen, slug="internal", visibility="community")
+    api = token_api(key)
+
+    me = api.get("/api/v1/me/").json()
+    assert (me["is_staff"], me["organisations"], me["token_organisation"]) == (True, [], None)
+    created = api.post(
+        "/api/v1/components/",
+        {"slug": "rgw", "name": "RADOS Gateway", "parent": "ceph"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert api.get("/api/v1/runbooks/alpenwolke/internal/").status_code == 404
+    put = api.put("/api/v1/runbooks/alpenwolke/new/", {"title": "New", "body": "x"}, format="json")
+    assert put.status_code == 403
+    assert api.post("/api/v1/runbooks/", {"slug": "x", "title": "X"}, format="json").json()[
+        "error"
+    ]["fields"] == {"organisation": ["This field is required."]}
+
+
+def test_staff_tokens_are_for_staff_only():
+    from opsknowledge.tests.factories import UserFactory
+
+    UserFactory(username="erika")
+    with pytest.raises(CommandError, match="'erika' is not staff"):
+        call_command("create_token", "erika", "--staff", stdout=io.StringIO())
+    with pytest.raises(CommandError):  # one scope or the other, not both
+        call_command("create_token", "erika", "--staff", "--organisation", "x")

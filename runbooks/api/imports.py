@@ -139,7 +139,7 @@ class ImportView(APIView):
     @staticmethod
     def _organisation(request, slug, access):
         if slug is None and access.via_token:
-            slug = request.auth.organisation.slug
+            slug = request.auth.organisation_slug
         if not slug:
             raise ValidationError({"organisation": ["This field is required (or use a token)."]})
         organisation = Organisation.objects.filter(slug=slug).first()

@@ -2,13 +2,13 @@
 
 import io
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from opsknowledge.models import Release
+from opsknowledge.tests import shared_data
 from opsknowledge.tests.factories import OrganisationFactory
 from runbooks.lint import lint
 from runbooks.models import Runbook, RunbookPolicy
@@ -18,7 +18,7 @@ from .factories import publish
 pytestmark = pytest.mark.django_db
 
 COMPLETE = "# X\n\n## Meaning\nm\n\n## Impact\ni\n\n## Diagnosis\nd\n\n## Mitigation\nfix\n"
-RUNBOOKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "prometheus-runbooks"
+RUNBOOKS = shared_data.path("prometheus-runbooks")
 
 
 @pytest.fixture
@@ -152,8 +152,7 @@ def test_lint_never_blocks_publishing(alpen, token_client):
 
 
 def test_the_command_on_the_real_runbooks(catalogue):
-    if not RUNBOOKS.is_dir():
-        pytest.fail(f"The real runbooks are missing: expected them at {RUNBOOKS}")
+    shared_data.require(RUNBOOKS, "the prometheus-operator runbooks")
     OrganisationFactory(slug="prom")
     call_command(
         "import_runbooks",

@@ -14,13 +14,13 @@ from django.test import override_settings
 
 from opsknowledge.models import Component, Organisation, Revision
 from opsknowledge.revisions import snapshot
+from opsknowledge.tests import shared_data
 from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
 from runbooks.models import Practice, Runbook
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "prometheus-runbooks"
-RUNBOOKS = DATA / "content" / "runbooks"
+RUNBOOKS = shared_data.path("prometheus-runbooks", "content", "runbooks")
 FOLDERS = {
     "kubernetes": 47, "prometheus": 18, "node": 13, "prometheus-operator": 8,
     "alertmanager": 7, "etcd": 7, "general": 4, "kube-state-metrics": 4,
@@ -29,9 +29,7 @@ FOLDERS = {
 
 @pytest.fixture(scope="module")
 def data():
-    if not RUNBOOKS.is_dir():
-        pytest.fail(f"The real runbooks are missing: expected them at {RUNBOOKS}")
-    return RUNBOOKS
+    return shared_data.require(RUNBOOKS, "the prometheus-operator runbooks")
 
 
 def run(*args):

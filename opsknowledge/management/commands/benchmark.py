@@ -18,6 +18,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import setup_test_environment, teardown_test_environment
 
+from opsknowledge.progress import progress
+
 
 def costly_markdown(size: int) -> dict[str, str]:
     """The costliest Markdown we know of, each about `size` bytes and within the other
@@ -71,7 +73,7 @@ class Command(BaseCommand):
         call_command("load_demo", stderr=io.StringIO())
         organisation = Organisation.objects.get(slug="scs")
         started = time.perf_counter()
-        for n in range(count):
+        for n in progress(range(count), self.stderr, "benchmark: writing", unit="runbooks"):
             import_document(
                 model=Runbook,
                 organisation=organisation,
@@ -157,7 +159,7 @@ class Command(BaseCommand):
             ("GET /api/v1/upgrade-path/?from=r2&to=r5", "/api/v1/upgrade-path/?from=r2&to=r5"),
             ("GET upgrade-path as Markdown", "/api/v1/upgrade-path/?from=r2&to=r5&format=md"),
         ]
-        for label, url in cases:
+        for label, url in progress(cases, self.stderr, "benchmark: measuring", unit="requests"):
             rows.append((label, self.timed(client, url, repeat)[0]))
         full, response = self.timed(client, "/api/v1/upgrade-path/?from=r2&to=r5", repeat)
         not_modified, _ = self.timed(

@@ -1,9 +1,28 @@
+import os
+
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from opsknowledge import demo, kinds, services
+from opsknowledge import demo, kinds, localenv, services
 from opsknowledge.importing import ImportFailure, import_document, read_markdown
-from opsknowledge.models import Component, Organisation, Release
+from opsknowledge.keys import digest
+from opsknowledge.models import APIToken, Component, Membership, Organisation, Release
+
+# Who the local demo tokens act for: alpenwolke's demo members (no password: API only).
+DEMO_ORGANISATION = "alpenwolke"
+
+WELCOME = """
+opsknowledge with demo content, once the server below says it has started:
+  {url}/            start page: recent runbooks, failure reports, best practices
+  {url}/search/     search everything you may read
+  {url}/api/docs/   the REST API, to try in the browser
+Demo API tokens for this local instance only (kept in var/.env, the same every run):
+  viewer of {org}  {viewer}
+  editor of {org}  {editor}
+  e.g. curl -H "Authorization: Token {editor}" {url}/api/v1/me/
+Commands from README work as pasted in any shell in this folder (manage.py reads var/.env).
+"""
 
 
 class Command(BaseCommand):
@@ -15,19 +34,55 @@ class Command(BaseCommand):
             action="store_true",
             help="organisations, components and releases, but no documents",
         )
+        parser.add_argument(
+            "--local-instance",
+            metavar="URL",
+            help="also issue the local demo tokens kept in var/.env and print what to open at "
+            "URL (make run)",
+        )
 
     @transaction.atomic
-    def handle(self, catalogue_only=False, **options):
+    def handle(self, catalogue_only=False, local_instance=None, **options):
         self.load_catalogue()
         if catalogue_only:
             self.stderr.write("Demo catalogue loaded.")
-            return
-        outcomes = self.load_documents()
-        self.stderr.write(
-            f"Demo content: {len(demo.ORGANISATIONS)} organisations, "
-            f"{len(demo.COMPONENTS)} components, {len(demo.RELEASES)} releases, "
-            f"{len(demo.DOCUMENTS)} documents ({outcomes})."
-        )
+        else:
+            outcomes = self.load_documents()
+            self.stderr.write(
+                f"Demo content: {len(demo.ORGANISATIONS)} organisations, "
+                f"{len(demo.COMPONENTS)} components, {len(demo.RELEASES)} releases, "
+                f"{len(demo.DOCUMENTS)} documents ({outcomes})."
+            )
+        if local_instance:
+            keys = self.issue_demo_tokens()
+            self.stdout.write(
+                WELCOME.format(url=local_instance.rstrip("/"), org=DEMO_ORGANISATION, **keys)
+            )
+
+    def issue_demo_tokens(self) -> dict:
+        """The tokens whose keys var/.env keeps, issued once; {role: key}."""
+        organisation = Organisation.objects.get(slug=DEMO_ORGANISATION)
+        keys = {}
+        for role, variable in localenv.DEMO_TOKENS.items():
+            key = os.environ.get(variable)
+            if not key:
+                raise CommandError(f"{variable} is not set; `make run` keeps it in var/.env.")
+            user, created = get_user_model().objects.get_or_create(username=f"demo-{role}")
+            if created:
+                user.set_unusable_password()
+                user.save()
+            Membership.objects.update_or_create(
+                user=user, organisation=organisation, defaults={"role": role}
+            )
+            if not APIToken.objects.filter(key_digest=digest(key)).exists():
+                APIToken.issue(
+                    user=user,
+                    organisation=organisation,
+                    key=key,
+                    description="local demo token (var/.env)",
+                )
+            keys[role] = key
+        return keys
 
     def load_catalogue(self):
         for data in demo.ORGANISATIONS:

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from opsknowledge.models import Organisation
+from opsknowledge.progress import progress
 from runbooks.importers import KINDS, export_document, export_path
 
 
@@ -30,7 +31,10 @@ class Command(BaseCommand):
             documents = documents.filter(organisation__slug=organisation)
         root = Path(directory)
         written = 0
-        for document in documents.order_by("organisation__slug", "slug"):
+        documents = documents.order_by("organisation__slug", "slug")
+        for document in progress(
+            documents, self.stderr, "export_runbooks", total=documents.count(), unit=f"{kind}s"
+        ):
             path = root / export_path(document, per_organisation=not organisation)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(export_document(document), encoding="utf-8")

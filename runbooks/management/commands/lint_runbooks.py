@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from opsknowledge.models import Organisation
+from opsknowledge.progress import Progress
 from runbooks.lint import lint
 from runbooks.models import Runbook
 
@@ -26,14 +27,18 @@ class Command(BaseCommand):
                 raise CommandError(f"No organisation '{organisation}'.")
             runbooks = runbooks.filter(organisation__slug=organisation)
         flagged = total = findings = 0
-        for runbook in runbooks:
-            total += 1
-            problems = lint(runbook)
-            if problems:
+        with Progress(self.stderr, "lint_runbooks", total=runbooks.count(), unit="runbooks") as bar:
+            for runbook in runbooks:
+                total += 1
+                problems = lint(runbook)
+                bar.update()
+                if not problems:
+                    continue
                 flagged += 1
                 findings += len(problems)
-                self.stdout.write(f"{runbook.reference()}:")
+                lines = [f"{runbook.reference()}:"]
                 for problem in problems:
                     where = f" (line {problem['line']})" if problem["line"] else ""
-                    self.stdout.write(f"  {problem['check']}{where}: {problem['message']}")
+                    lines.append(f"  {problem['check']}{where}: {problem['message']}")
+                bar.write("\n".join(lines), self.stdout)
         self.stdout.write(f"{total} runbooks, {flagged} with findings, {findings} findings.")
