@@ -121,13 +121,16 @@ def describe(error: ValidationError) -> str:
 
 
 @transaction.atomic
-def import_document(*, model, organisation, slug: str, fields: dict, actor, dry_run=False):
+def import_document(
+    *, model, organisation, slug: str, fields: dict, actor, dry_run=False, create_defaults=None
+):
     """Create or replace one document from importer `fields` (API field names, references as
     slugs, times as ISO strings). Returns ("created" | "updated" | "unchanged", document).
     Raises ImportFailure.
 
     The importer owns the content it imports, so an update replaces whatever is current
-    (If-Match: *). With `dry_run` the same work is done and rolled back.
+    (If-Match: *). `create_defaults` apply only when the document is new. With `dry_run` the
+    same work is done and rolled back.
     """
     data = dict(fields)
     acknowledge = bool(data.pop("acknowledge_warnings", False))
@@ -139,6 +142,7 @@ def import_document(*, model, organisation, slug: str, fields: dict, actor, dry_
             data=data,
             actor=actor,
             if_match=services.OWNED,
+            create_defaults=create_defaults,
             message="Imported",
             acknowledge_warnings=acknowledge,
         )
@@ -178,6 +182,39 @@ class ImportSummary:
         }
 
 
+# What an import publishes with, unless the files or the options say otherwise: nothing
+# becomes public by accident (API.md "Management commands").
+PUBLICATION_DEFAULTS = {"visibility": "organisation", "status": "published", "license": None}
+
+
+def settle_publication_options(options: dict):
+    """Note which of --visibility, --status and --license were given (`options["explicit"]`)
+    and fill in the defaults for the others."""
+    if "explicit" in options:
+        return
+    options["explicit"] = {name for name in PUBLICATION_DEFAULTS if options.get(name)}
+    for name, default in PUBLICATION_DEFAULTS.items():
+        if not options.get(name):
+            options[name] = default
+
+
+def publication_fields(fields: dict, options: dict) -> dict:
+    """Apply the publication options to one file's `fields`; returns the defaults for a
+    document the import creates. What the file sets wins; an option given explicitly
+    applies to existing documents too; a default applies only to new ones, so re-importing
+    a tree never hides what was made public since."""
+    settle_publication_options(options)
+    create_defaults = {}
+    for name in PUBLICATION_DEFAULTS:
+        if name in fields or options.get(name) is None:
+            continue
+        if name in options["explicit"]:
+            fields[name] = options[name]
+        else:
+            create_defaults[name] = options[name]
+    return create_defaults
+
+
 def run_import(importer, options: dict, *, on_start=None, on_file=None) -> ImportSummary:
     """Run an importer (anything with sources(), import_one() and finish()) over its files.
 
@@ -187,6 +224,7 @@ def run_import(importer, options: dict, *, on_start=None, on_file=None) -> Impor
     all the work in a transaction that is rolled back, so what it reports is what a real
     run would do (catalogue entries it creates included).
     """
+    settle_publication_options(options)
     if options.get("dry_run"):
         with transaction.atomic():
             summary = _run_import(importer, options, on_start, on_file)
@@ -241,9 +279,16 @@ class ImportCommand(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--organisation", required=True, help="publishing organisation slug")
         parser.add_argument(
-            "--visibility", choices=["public", "community", "organisation"], default="organisation"
+            "--visibility",
+            choices=["public", "community", "organisation"],
+            help="for documents the import creates (default: organisation); given "
+            "explicitly, also for existing documents whose file does not set it",
         )
-        parser.add_argument("--status", choices=self.status_choices, default="published")
+        parser.add_argument(
+            "--status",
+            choices=self.status_choices,
+            help="as --visibility (default: published)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="do everything but write; print the summary"
         )

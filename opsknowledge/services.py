@@ -368,6 +368,7 @@ def document_put(
     if_match,
     message: str = "",
     acknowledge_warnings: bool = False,
+    create_defaults: dict | None = None,
 ):
     """Create-or-replace (runbooks as code; ../API.md "PUT"). Returns (outcome, document),
     outcome "created" | "updated" | "unchanged".
@@ -379,6 +380,8 @@ def document_put(
       out are reset to their defaults (`replacement_defaults`).
     Concurrent PUTs creating the same document: one creates it, the others replace it
     like any later PUT (so identical content is "unchanged", never a conflict).
+    `create_defaults` fill fields `data` leaves out only when the document is created
+    (an import's --visibility default must not hide an existing, public document).
     """
     check_write(actor, organisation)
     existing = model.objects.filter(organisation=organisation, slug=slug).first()
@@ -392,7 +395,7 @@ def document_put(
                 model=model,
                 organisation=organisation,
                 slug=slug,
-                data=data,
+                data={**(create_defaults or {}), **data},
                 actor=actor,
                 message=message,
                 acknowledge_warnings=acknowledge_warnings,

@@ -22,6 +22,7 @@ from opsknowledge.importing import (
     ImportFailure,
     import_document,
     is_markdown_file,
+    publication_fields,
     read_markdown,
 )
 from opsknowledge.models import Component, Revision, Status
@@ -114,10 +115,7 @@ class RunbookTreeImporter:
         earlier = self.imported_slugs.get(slug)
         if earlier is not None:
             raise ImportFailure(f"slug '{slug}' is already used by {earlier}")
-        fields.setdefault("visibility", options["visibility"])
-        fields.setdefault("status", options["status"])
-        if options.get("license"):
-            fields.setdefault("license", options["license"])
+        create_defaults = publication_fields(fields, options)
         outcome, _document = import_document(
             model=self.model,
             organisation=options["organisation"],
@@ -125,6 +123,7 @@ class RunbookTreeImporter:
             fields=fields,
             actor=options["actor"],
             dry_run=options["dry_run"],
+            create_defaults=create_defaults,
         )
         self.imported_slugs[slug] = name
         return outcome, ""

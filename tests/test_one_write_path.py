@@ -434,3 +434,34 @@ def test_markdown_at_the_limits_renders_in_bounded_time():
         started = time.perf_counter()
         render_within_limits(text)
         assert time.perf_counter() - started < 10, label
+
+
+def test_reimporting_a_tree_keeps_what_was_published_since(catalogue, tmp_path):
+    """Option defaults apply to documents an import creates; an existing document keeps a
+    field its file does not set, unless the option is given explicitly (API.md)."""
+    import io
+
+    from django.core.management import call_command
+
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\n# A\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("---\ntitle: B\nvisibility: community\n---\n# B\n")
+
+    def run(*options):
+        call_command(
+            "import_runbooks", str(tmp_path), "--organisation", "scs", *options,
+            stdout=io.StringIO(), stderr=io.StringIO(),
+        )  # fmt: skip
+
+    def visibility(slug):
+        return Runbook.objects.get(slug=slug).visibility
+
+    run()
+    assert (visibility("a"), visibility("b")) == ("organisation", "community")
+    runbook = Runbook.objects.get(slug="a")
+    services.document_update(
+        document=runbook, data={"visibility": "public"}, actor=OPERATOR, if_match={1}
+    )
+    run()
+    assert visibility("a") == "public"
+    run("--visibility", "organisation")
+    assert (visibility("a"), visibility("b")) == ("organisation", "community")  # file wins

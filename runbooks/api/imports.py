@@ -44,10 +44,11 @@ class ArchiveParser(parsers.BaseParser):
 class ImportOptions(serializers.Serializer):
     organisation = serializers.SlugField(required=False)
     kind = serializers.ChoiceField(choices=sorted(KINDS), default="runbook")
+    # Without them: defaults for the documents the import creates only (as the commands).
     visibility = serializers.ChoiceField(
-        choices=["public", "community", "organisation"], default="organisation"
+        choices=["public", "community", "organisation"], required=False
     )
-    status = serializers.ChoiceField(choices=["draft", "published"], default="published")
+    status = serializers.ChoiceField(choices=["draft", "published"], required=False)
     license = serializers.ChoiceField(choices=License.values, required=False)
     create_components = serializers.BooleanField(default=False)
     prune = serializers.BooleanField(default=False)

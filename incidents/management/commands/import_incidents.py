@@ -9,7 +9,13 @@ from django.utils.text import slugify
 
 from incidents.importers import display_name, parse_report
 from incidents.models import FailureReport
-from opsknowledge.importing import ImportCommand, ImportFailure, import_document, is_markdown_file
+from opsknowledge.importing import (
+    ImportCommand,
+    ImportFailure,
+    import_document,
+    is_markdown_file,
+    publication_fields,
+)
 
 # What a published report needs (FailureReportSerializer.validate) and where it comes from.
 PUBLISHING_NEEDS = {
@@ -130,9 +136,12 @@ class Command(ImportCommand):
         if reason:
             return "skipped", reason
         report = parse_report(read_text(path), name)
-        fields = {**report.fields, "visibility": options["visibility"]}
-        if options["license"]:
+        fields = dict(report.fields)
+        if options["license"]:  # the folder's licence file: it applies to every report
             fields["license"] = options["license"]
+        # The status is decided per report below (status_for); the visibility follows the
+        # options as for every importer.
+        options["create_defaults"] = publication_fields(fields, {**options, "status": None})
         if options["acknowledge_warnings"]:
             fields["acknowledge_warnings"] = True
         fields["status"], status_note = status_for(fields, options["status"])
@@ -161,4 +170,5 @@ class Command(ImportCommand):
             fields=fields,
             actor=options["actor"],
             dry_run=options["dry_run"],
+            create_defaults=options["create_defaults"],
         )

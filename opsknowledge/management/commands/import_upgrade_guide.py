@@ -7,7 +7,12 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from opsknowledge.importing import ImportCommand, ImportFailure, import_document
+from opsknowledge.importing import (
+    ImportCommand,
+    ImportFailure,
+    import_document,
+    publication_fields,
+)
 from opsknowledge.release_importers import parse_upgrade_guide, runbook_fields
 from runbooks.models import Runbook
 
@@ -60,11 +65,7 @@ class Command(ImportCommand):
                 f"release {' and '.join(missing)} does not exist; run import_release_notes "
                 "(or load_demo --catalogue-only) first"
             )
-        fields.update(
-            components=[COMPONENT] if self.has_component else [],
-            visibility=options["visibility"],
-            status=options["status"],
-        )
+        fields["components"] = [COMPONENT] if self.has_component else []
         slug = f"capi-upgrade-r{hop.start}-to-r{hop.end}"
         outcome, _runbook = import_document(
             model=Runbook,
@@ -73,6 +74,7 @@ class Command(ImportCommand):
             fields=fields,
             actor=options["actor"],
             dry_run=options["dry_run"],
+            create_defaults=publication_fields(fields, options),
         )
         note = "" if hop.workload else "no 'On R… clusters' section for this hop"
         return outcome, f"{slug}: {outcome}" + (f"; {note}" if note else "")
