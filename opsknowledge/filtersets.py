@@ -29,8 +29,9 @@ MAX_QUERY_WORDS = 20
 
 
 class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO datetime that the database can store: 9999-12-31T23:59-14:00 is past year
-    9999 in UTC, which SQLite cannot represent (an error, not an empty list)."""
+    """An ISO datetime that the database can store, queried in UTC: 9999-12-31T23:59-14:00
+    is past year 9999 in UTC, which SQLite cannot represent (an error, not an empty list),
+    and PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 and Python allow."""
 
     def __init__(self, *args, param: str, **kwargs):
         self.param = param  # the query parameter, to name it in errors
@@ -39,7 +40,7 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     def filter(self, qs, value):
         if value is not None:
             try:
-                value.astimezone(datetime.UTC)
+                value = value.astimezone(datetime.UTC)
             except OverflowError:
                 raise ValidationError(
                     {self.param: ["That time is out of range once converted to UTC."]}

@@ -54,6 +54,22 @@ def test_times_out_of_range(editor, url, field):
     assert field in error(editor.get(url), 400)["fields"]
 
 
+# PostgreSQL refuses a time zone displacement beyond ±15:59 that Python accepts (up to 23:59).
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("/api/v1/runbooks/?updated_since=2000-01-01T00:00:00%2B23:59", 1),
+        ("/api/v1/runbooks/?updated_since=2999-01-01T00:00:00-16:00", 0),
+        ("/api/v1/incidents/?started_after=2024-01-01T00:00:00%2B16:30", 0),
+        ("/api/v1/incidents/?started_before=2024-01-01T00:00:00-23:00", 0),
+    ],
+)
+def test_times_with_offsets_beyond_what_postgresql_accepts(editor, api, url, expected):
+    response = api.get(url)
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == expected
+
+
 def test_too_many_words(editor, client):
     words = "+".join(["a"] * 21)
     assert "q" in error(editor.get(f"/api/v1/runbooks/?q={words}"), 400)["fields"]
