@@ -531,6 +531,8 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             .filter(number__in={start, to})
             .values_list("number", "snapshot")
         )
+        if {start, to} - snapshots.keys():
+            raise Http404(f"Revision {start if start not in snapshots else to} no longer exists.")
         changes = diff_snapshots(
             self.readable_snapshot(snapshots[start]),
             self.readable_snapshot(snapshots[to]),

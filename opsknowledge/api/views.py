@@ -7,6 +7,8 @@ from rest_framework.views import APIView
 
 from ..models import APIToken, Component, Membership, Organisation, Release
 from ..permissions import Access, ReadOnlyUnlessStaff
+from ..references import describe, references
+from .errors import Conflict
 from .releases import release_notes
 from .serializers import (
     ComponentSerializer,
@@ -27,7 +29,19 @@ class OrganisationViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["slug"]
 
 
-class ComponentViewSet(viewsets.ModelViewSet):
+class RefuseReferencedDeleteMixin:
+    """Deleting a component or release that documents or notes refer to would strip it from
+    them silently, without a revision (many-to-many links just vanish) and cascade to
+    release notes: refuse it while anything refers to it."""
+
+    def perform_destroy(self, instance):
+        counts = references(instance)
+        if counts:
+            raise Conflict(f"'{instance.slug}' is still referenced by {describe(counts)}.")
+        instance.delete()
+
+
+class ComponentViewSet(RefuseReferencedDeleteMixin, viewsets.ModelViewSet):
     # parent: the serializer reads parent.slug for every row.
     queryset = Component.objects.select_related("parent")
     serializer_class = ComponentSerializer
@@ -36,7 +50,7 @@ class ComponentViewSet(viewsets.ModelViewSet):
     filterset_fields = {"parent__slug": ["exact"]}
 
 
-class ReleaseViewSet(viewsets.ModelViewSet):
+class ReleaseViewSet(RefuseReferencedDeleteMixin, viewsets.ModelViewSet):
     # previous / next_release: the serializer reads both slugs for every row.
     queryset = Release.objects.select_related("previous", "next_release")
     serializer_class = ReleaseSerializer
