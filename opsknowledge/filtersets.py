@@ -6,6 +6,7 @@ and must not tell anyone which tags exist."""
 import datetime
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
@@ -46,6 +47,31 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
                     {self.param: ["That time is out of range once converted to UTC."]}
                 ) from None
         return super().filter(qs, value)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (1 or 0); empty is absent. Django's field reads anything else as
+    "no filter", which answers a typo with the unfiltered list."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+    widget = forms.TextInput  # Django's select widget turns unknown values into None
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        found = self.VALUES.get(str(value).lower())
+        if found is None:
+            raise forms.ValidationError(f"'{str(value)[:50]}' is not true or false.")
+        return found
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 def words_of(value: str, field: str = "q") -> list[str]:

@@ -222,3 +222,39 @@ def test_release_list_refuses_reordering(api, catalogue):
 def test_errors_of_the_schema_endpoints_are_json_too(api):
     error(api.post("/api/schema/"), 405)
     error(api.post("/api/docs/"), 405)
+
+
+LIST_PARAMETERS = {
+    "/api/v1/runbooks/": {
+        "organisation": "nope", "component": "nope", "release": "nope", "status": "nope",
+        "visibility": "nope", "updated_since": "yesterday", "upgrade_from": "nope",
+        "upgrade_to": "nope", "page": "x", "page_size": "true", "ordering": "nope",
+        "tag": None, "q": None, "alert": None,
+    },
+    "/api/v1/incidents/": {
+        "severity": "sev9", "started_after": "soon", "started_before": "-1",
+        "has_open_actions": "maybe", "runbook": "no-slash", "page": "0", "page_size": "-5",
+    },
+    "/api/v1/components/": {"page_size": "1.5", "page": "²", "parent__slug": None},
+    "/api/v1/releases/r3/notes/": {
+        "kind": "nope", "component": "nope", "organisation": "nope", "page_size": "x",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url, name, invalid",
+    [(url, name, bad) for url, names in LIST_PARAMETERS.items() for name, bad in names.items()],
+)
+def test_an_empty_parameter_is_absent_and_an_invalid_one_is_a_400(editor, url, name, invalid):
+    everything = editor.get(url).json()
+    empty = editor.get(url, {name: ""})
+    assert empty.status_code == 200, empty.content
+    assert empty.json()["count"] == everything["count"]
+    if invalid is not None:
+        assert name in error(editor.get(url, {name: invalid}), 400)["fields"]
+
+
+def test_a_page_past_the_last_is_still_a_404(editor):
+    error(editor.get("/api/v1/runbooks/?page=99"), 404)
+    assert editor.get("/api/v1/runbooks/?page=last").status_code == 200
