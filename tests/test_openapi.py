@@ -188,3 +188,13 @@ def test_ordering_and_status_name_their_values(schema):
     assert parameter("/api/v1/runbooks/", "status")["enum"] == ["draft", "published", "archived"]
     assert "in_review" in parameter("/api/v1/incidents/", "status")["enum"]
     assert parameter("/api/v1/releases/", "ordering") is None  # the chain is the order
+
+
+def test_list_parameters_may_be_empty_and_revisions_take_no_list_filters(schema):
+    listing = operation(schema, "/api/v1/runbooks/", "get")["parameters"]
+    assert all(p.get("allowEmptyValue") for p in listing if p["in"] == "query")
+    revisions = operation(schema, "/api/v1/runbooks/{organisation}/{slug}/revisions/", "get")
+    assert {p["name"] for p in revisions["parameters"] if p["in"] == "query"} == {
+        "page",
+        "page_size",
+    }

@@ -94,7 +94,18 @@ class AutoSchema(openapi.AutoSchema):
             parameters.append(IF_NONE_MATCH)
         return parameters
 
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        if self.method == "GET" and self._is_list_view():
+            # Every list's filters, ordering and paging: an empty value is an absent one.
+            for parameter in parameters:
+                if parameter["in"] == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+        return parameters
+
     def _get_filter_parameters(self):
+        if getattr(self.view, "action", "list") not in ("list", None):
+            return []  # revisions, notes: the list's filters and ordering do not apply
         parameters = []
         for parameter in super()._get_filter_parameters():
             name = parameter["name"]
