@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint migrations-check check benchmark clean
+.PHONY: run test test-sqlite test-postgres install lint migrations-check check benchmark fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,10 @@ check: lint migrations-check test
 benchmark: install
 	DEBUG=1 $(PY) manage.py benchmark $(BENCHMARK_ARGS)
 
+# Schema-driven fuzzing of a real server on a fresh database (DATABASE_URL picks the kind),
+# anonymous and as an editor, with a fixed seed: a few minutes, non-zero on any finding.
+fuzz: install
+	$(PY) -m tests.fuzz
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis .schemathesis

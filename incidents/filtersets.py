@@ -2,7 +2,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
-from opsknowledge.filtersets import BoundedDateTimeFilter, DocumentFilterSet
+from opsknowledge.filtersets import BoundedDateTimeFilter, DocumentFilterSet, StrictBooleanFilter
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
@@ -17,7 +17,7 @@ class FailureReportFilterSet(DocumentFilterSet):
     started_before = BoundedDateTimeFilter(
         param="started_before", field_name="started_at", lookup_expr="lt"
     )
-    has_open_actions = django_filters.BooleanFilter(method="filter_open_actions")
+    has_open_actions = StrictBooleanFilter(method="filter_open_actions")
     runbook = django_filters.CharFilter(
         method="filter_runbook", help_text="reports linked to the runbook 'organisation/slug'"
     )

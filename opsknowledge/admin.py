@@ -1,6 +1,15 @@
-from django.contrib import admin
+"""The admin is for the catalogue, organisations, members and tokens. Document content
+stays out of it: staff are not members of every organisation, and revisions (every
+snapshot of every organisation's documents) and taggit's tags (one table for all
+organisations, hidden documents' tags included) would show them what publishing hid."""
 
-from .models import APIToken, Component, Membership, Organisation, Release, Revision
+from django.contrib import admin
+from taggit.models import Tag
+
+from .models import APIToken, Component, Membership, Organisation, Release
+from .referrers import referrers
+
+admin.site.unregister(Tag)
 
 
 class MembershipInline(admin.TabularInline):
@@ -24,15 +33,30 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "organisation"]
 
 
+class RefuseReferencedDeleteAdmin(admin.ModelAdmin):
+    """Deleting a referenced component or release would strip it from documents without a
+    revision (see the API's catalogue viewsets): only unreferenced ones may go, one by one."""
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and referrers(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would not ask has_delete_permission per row
+        return actions
+
+
 @admin.register(Component)
-class ComponentAdmin(admin.ModelAdmin):
+class ComponentAdmin(RefuseReferencedDeleteAdmin):
     list_display = ["slug", "name", "parent"]
     list_filter = ["parent"]
     search_fields = ["slug", "name"]
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
+class ReleaseAdmin(RefuseReferencedDeleteAdmin):
     list_display = ["slug", "name", "version", "released_on", "end_of_maintenance", "previous"]
     search_fields = ["slug", "name", "version"]
 
@@ -46,16 +70,4 @@ class APITokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # Keys are shown once, by the create_token command; the admin could not show them.
-        return False
-
-
-@admin.register(Revision)
-class RevisionAdmin(admin.ModelAdmin):
-    list_display = ["content_type", "object_id", "number", "author", "via", "created"]
-    list_filter = ["content_type", "via"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False

@@ -6,6 +6,7 @@ and must not tell anyone which tags exist."""
 import datetime
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
@@ -29,8 +30,9 @@ MAX_QUERY_WORDS = 20
 
 
 class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """An ISO datetime that the database can store: 9999-12-31T23:59-14:00 is past year
-    9999 in UTC, which SQLite cannot represent (an error, not an empty list)."""
+    """An ISO datetime that the database can store, queried in UTC: 9999-12-31T23:59-14:00
+    is past year 9999 in UTC, which SQLite cannot represent (an error, not an empty list),
+    and PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 and Python allow."""
 
     def __init__(self, *args, param: str, **kwargs):
         self.param = param  # the query parameter, to name it in errors
@@ -39,12 +41,37 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     def filter(self, qs, value):
         if value is not None:
             try:
-                value.astimezone(datetime.UTC)
+                value = value.astimezone(datetime.UTC)
             except OverflowError:
                 raise ValidationError(
                     {self.param: ["That time is out of range once converted to UTC."]}
                 ) from None
         return super().filter(qs, value)
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (1 or 0); empty is absent. Django's field reads anything else as
+    "no filter", which answers a typo with the unfiltered list."""
+
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+    widget = forms.TextInput  # Django's select widget turns unknown values into None
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        found = self.VALUES.get(str(value).lower())
+        if found is None:
+            raise forms.ValidationError(f"'{str(value)[:50]}' is not true or false.")
+        return found
+
+    def validate(self, value):
+        pass
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 def words_of(value: str, field: str = "q") -> list[str]:

@@ -1,4 +1,5 @@
 from django.http import HttpResponseBadRequest
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .api.errors import error_response, wants_json
 
@@ -23,3 +24,20 @@ class RejectNulBytesMiddleware:
                 return error_response(400, "invalid", "The URL contains a NUL byte.")
             return HttpResponseBadRequest("The URL contains a NUL byte.")
         return self.get_response(request)
+
+
+class PrivateAnswersMiddleware:
+    """What a page or an API answer contains depends on who asks (hidden documents, roles,
+    lint): a shared cache must neither serve one reader's answer to another nor store an
+    authenticated one. Static files (WhiteNoise, above this) are the same for everyone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        user = getattr(request, "user", None)  # absent when a middleware below answered
+        if "HTTP_AUTHORIZATION" in request.META or (user is not None and user.is_authenticated):
+            patch_cache_control(response, private=True)
+        return response

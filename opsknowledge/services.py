@@ -27,6 +27,7 @@ from .exceptions import (
     ValidationError,
 )
 from .models import License, Revision, Status, Visibility
+from .referrers import describe, referrers
 from .revisions import ANY, snapshot, snapshot_value
 from .visibility import Access
 
@@ -82,6 +83,19 @@ def catalogue_save(*, entry, actor: Actor):
     entry.full_clean()
     entry.save()
     return entry
+
+
+def catalogue_delete(*, entry, actor: Actor):
+    """Delete a catalogue entry nothing refers to. Deleting a component or release that
+    documents or notes refer to would strip it from them silently, without a revision
+    (many-to-many links just vanish), and cascade to release notes: refused while anything
+    does, with counts (never names: the referrers may be documents the caller cannot read)."""
+    if actor.access is not None and not actor.access.is_staff:
+        raise PermissionDenied("Only staff manage the catalogue.")
+    counts = referrers(entry)
+    if counts:
+        raise Conflict(f"'{entry.slug}' is still referenced by {describe(counts)}.")
+    entry.delete()
 
 
 # -- content rules -------------------------------------------------------------------------

@@ -59,8 +59,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT):
-    """Serve the project with gunicorn on a free loopback port; yields the base URL."""
+def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT, log=None):
+    """Serve the project with gunicorn on a free loopback port; yields the base URL.
+    `log`: a file for its output, for long runs (nobody reads the pipe until it exits, and
+    a full pipe blocks the workers' logging, and so every request)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -79,7 +81,7 @@ def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT):
         ],
         cwd=cwd,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log or subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -88,7 +90,9 @@ def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT):
         deadline = time.monotonic() + startup_timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.stdout.read()}")
+                raise RuntimeError(
+                    f"gunicorn exited: {process.stdout.read() if log is None else ''}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break

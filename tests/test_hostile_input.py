@@ -54,6 +54,22 @@ def test_times_out_of_range(editor, url, field):
     assert field in error(editor.get(url), 400)["fields"]
 
 
+# PostgreSQL refuses a time zone displacement beyond ±15:59 that Python accepts (up to 23:59).
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("/api/v1/runbooks/?updated_since=2000-01-01T00:00:00%2B23:59", 1),
+        ("/api/v1/runbooks/?updated_since=2999-01-01T00:00:00-16:00", 0),
+        ("/api/v1/incidents/?started_after=2024-01-01T00:00:00%2B16:30", 0),
+        ("/api/v1/incidents/?started_before=2024-01-01T00:00:00-23:00", 0),
+    ],
+)
+def test_times_with_offsets_beyond_what_postgresql_accepts(editor, api, url, expected):
+    response = api.get(url)
+    assert response.status_code == 200, response.content
+    assert response.json()["count"] == expected
+
+
 def test_too_many_words(editor, client):
     words = "+".join(["a"] * 21)
     assert "q" in error(editor.get(f"/api/v1/runbooks/?q={words}"), 400)["fields"]
@@ -206,3 +222,39 @@ def test_release_list_refuses_reordering(api, catalogue):
 def test_errors_of_the_schema_endpoints_are_json_too(api):
     error(api.post("/api/schema/"), 405)
     error(api.post("/api/docs/"), 405)
+
+
+LIST_PARAMETERS = {
+    "/api/v1/runbooks/": {
+        "organisation": "nope", "component": "nope", "release": "nope", "status": "nope",
+        "visibility": "nope", "updated_since": "yesterday", "upgrade_from": "nope",
+        "upgrade_to": "nope", "page": "x", "page_size": "true", "ordering": "nope",
+        "tag": None, "q": None, "alert": None,
+    },
+    "/api/v1/incidents/": {
+        "severity": "sev9", "started_after": "soon", "started_before": "-1",
+        "has_open_actions": "maybe", "runbook": "no-slash", "page": "0", "page_size": "-5",
+    },
+    "/api/v1/components/": {"page_size": "1.5", "page": "²", "parent__slug": None},
+    "/api/v1/releases/r3/notes/": {
+        "kind": "nope", "component": "nope", "organisation": "nope", "page_size": "x",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url, name, invalid",
+    [(url, name, bad) for url, names in LIST_PARAMETERS.items() for name, bad in names.items()],
+)
+def test_an_empty_parameter_is_absent_and_an_invalid_one_is_a_400(editor, url, name, invalid):
+    everything = editor.get(url).json()
+    empty = editor.get(url, {name: ""})
+    assert empty.status_code == 200, empty.content
+    assert empty.json()["count"] == everything["count"]
+    if invalid is not None:
+        assert name in error(editor.get(url, {name: invalid}), 400)["fields"]
+
+
+def test_a_page_past_the_last_is_still_a_404(editor):
+    error(editor.get("/api/v1/runbooks/?page=99"), 404)
+    assert editor.get("/api/v1/runbooks/?page=last").status_code == 200

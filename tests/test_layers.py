@@ -30,6 +30,7 @@ LAYERS = [
             "opsknowledge.slug_repair",
             "opsknowledge.kinds",
             "opsknowledge.keys",
+            "opsknowledge.referrers",
             "incidents.checks",
             "runbooks.body",
         ),

@@ -149,3 +149,52 @@ def test_release_upgrade_and_import_paths(schema):
         upload["requestBody"]["content"]
     )
     assert {"200", "400", "401", "403", "413"} <= set(upload["responses"])
+
+
+def test_reads_are_open_to_anonymous_callers_and_writes_are_not(schema):
+    for path, methods in schema["paths"].items():
+        for method, op in methods.items():
+            if method == "parameters":
+                continue
+            anonymous = {} in op.get("security", [])
+            if path == "/api/v1/import/" or method not in ("get", "head"):
+                assert not anonymous, (path, method)
+            else:
+                assert anonymous, (path, method)
+            assert "401" in op["responses"], (path, method)  # a bad token, anywhere
+
+
+@pytest.mark.parametrize("kind", list(DOCUMENT_KINDS))
+def test_preconditions_are_described(schema, kind):
+    detail = f"/api/v1/{kind}/{{organisation}}/{{slug}}/"
+    read = operation(schema, detail, "get")
+    assert "If-None-Match" in {p["name"] for p in read["parameters"] if p["in"] == "header"}
+    assert "304" in read["responses"]
+    for method in ("put", "patch", "delete"):
+        write = operation(schema, detail, method)
+        assert "If-Match" in {p["name"] for p in write["parameters"] if p["in"] == "header"}
+        assert {"412", "428"} <= set(write["responses"])
+    briefing = operation(schema, "/api/v1/upgrade-path/", "get")
+    assert "If-None-Match" in {p["name"] for p in briefing["parameters"]}
+
+
+def test_ordering_and_status_name_their_values(schema):
+    def parameter(path, name):
+        found = [p for p in operation(schema, path, "get")["parameters"] if p["name"] == name]
+        return found[0]["schema"] if found else None
+
+    ordering = parameter("/api/v1/incidents/", "ordering")["enum"]
+    assert {"title", "-updated", "started_at", "-severity"} <= set(ordering)
+    assert parameter("/api/v1/runbooks/", "status")["enum"] == ["draft", "published", "archived"]
+    assert "in_review" in parameter("/api/v1/incidents/", "status")["enum"]
+    assert parameter("/api/v1/releases/", "ordering") is None  # the chain is the order
+
+
+def test_list_parameters_may_be_empty_and_revisions_take_no_list_filters(schema):
+    listing = operation(schema, "/api/v1/runbooks/", "get")["parameters"]
+    assert all(p.get("allowEmptyValue") for p in listing if p["in"] == "query")
+    revisions = operation(schema, "/api/v1/runbooks/{organisation}/{slug}/revisions/", "get")
+    assert {p["name"] for p in revisions["parameters"] if p["in"] == "query"} == {
+        "page",
+        "page_size",
+    }

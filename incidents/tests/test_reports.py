@@ -1,6 +1,8 @@
 """Failure reports over the API: structure, derived times, validation, the blameless and
 redaction checks before publishing, backlinks from runbooks and feeds."""
 
+import time
+
 import pytest
 from django.test import override_settings
 
@@ -377,3 +379,33 @@ def test_ordinary_text_is_not_flagged_for_redaction(text):
 def test_secrets_are_flagged(text, what):
     findings = redaction_findings({"body": text}, [])
     assert any(what in f["suggestion"] for f in findings), findings
+
+
+# Text a plain pattern rescans from every position (each took 10 s or more at this size).
+@pytest.mark.parametrize(
+    "text",
+    ["a." * 30_000, ".o" * 30_000, "o." * 30_000, "eyJ-" * 15_000, "password:" + " " * 60_000],
+)
+def test_the_checks_take_linear_time(text):
+    started = time.perf_counter()
+    redaction_findings({"body": text}, ["corp.example"])
+    blameless_findings({"body": text}, ["Alice"])
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize(
+    "text, phrase",
+    [
+        ("Mail ops.team+pager@corp.example now", "ops.team+pager@corp.example"),
+        ("See -db-1.eu.corp.example.", "db-1.eu.corp.example"),
+        ("x..db2.corp.example", "db2.corp.example"),
+        ("url=9a.postgres://admin:hunter22@db/ops", "postgres://admin:hunter22@"),
+        ("Bearer x-eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4", None),
+    ],
+)
+def test_linear_patterns_find_what_the_plain_ones_found(text, phrase):
+    findings = redaction_findings({"body": text}, ["corp.example"])
+    expected = phrase or text.removeprefix("Bearer x-")
+    assert expected in [f["phrase"] for f in findings], findings
+    found = next(f for f in findings if f["phrase"] == expected)
+    assert text[found["position"] :].startswith(expected)

@@ -7,11 +7,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 
 from .. import exceptions as domain
+from ..referrers import by_model, describe
 
 CODES = {
     400: "invalid",
@@ -120,11 +121,10 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    elif isinstance(exc, ProtectedError):
-        exc = Conflict(
-            "Still referenced by other objects: "
-            + ", ".join(sorted({str(obj) for obj in list(exc.protected_objects)[:5]}))
-        )
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        # Counted, not named: the objects may be documents the caller cannot read.
+        objects = getattr(exc, "protected_objects", None) or exc.restricted_objects
+        exc = Conflict(f"Still referenced by {describe(by_model(objects))}.")
     elif isinstance(exc, IntegrityError):
         # Only reachable through a race the validators could not see (two concurrent
         # creates of the same slug, say): a conflict, not a server error.

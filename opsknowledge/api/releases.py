@@ -19,7 +19,7 @@ from ..filtersets import catalogue_object
 from ..models import Component, NoteKind, Organisation, ReleaseNote, Status
 from ..upgrades import BriefingError, briefing_markdown, build_briefing, fingerprint
 from ..visibility import Access
-from .schema import ErrorSerializer
+from .schema import IF_NONE_MATCH, ErrorSerializer
 from .serializers import ReleaseBriefSerializer, ReleaseNoteSerializer
 
 
@@ -139,6 +139,7 @@ class UpgradePathView(APIView):
             OpenApiParameter("component", OpenApiTypes.STR),
             OpenApiParameter("kind", OpenApiTypes.STR, description="comma-separated note kinds"),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "md"]),
+            IF_NONE_MATCH,
         ],
         responses={
             200: BRIEFING,

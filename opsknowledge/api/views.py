@@ -46,7 +46,7 @@ class OrganisationViewSet(SlugLookupMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class CatalogueWriteMixin:
-    """Writes of catalogue entries go through the catalogue service, like any other write."""
+    """Writes of catalogue entries go through the catalogue services, like any other write."""
 
     def perform_create(self, serializer):
         entry = self.get_queryset().model(**serializer.validated_data)
@@ -59,6 +59,9 @@ class CatalogueWriteMixin:
         for name, value in serializer.validated_data.items():
             setattr(entry, name, value)
         services.catalogue_save(entry=entry, actor=services.Actor.of_request(self.request))
+
+    def perform_destroy(self, instance):
+        services.catalogue_delete(entry=instance, actor=services.Actor.of_request(self.request))
 
 
 class ComponentViewSet(CatalogueWriteMixin, SlugLookupMixin, viewsets.ModelViewSet):

@@ -1,6 +1,7 @@
 """POST /api/v1/import/: a tar.gz or zip of Markdown files, imported exactly as
 `import_runbooks` imports a directory (same importer, same services, same summary)."""
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -102,7 +103,7 @@ class ImportView(APIView):
         archive = self._archive(request)
         with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
             try:
-                unpack(archive, Path(root))
+                unpack(io.BytesIO(archive), Path(root))
             except ArchiveError as error:
                 if error.too_large:
                     raise TooLarge(str(error)) from None
