@@ -258,3 +258,28 @@ def test_an_empty_parameter_is_absent_and_an_invalid_one_is_a_400(editor, url, n
 def test_a_page_past_the_last_is_still_a_404(editor):
     error(editor.get("/api/v1/runbooks/?page=99"), 404)
     assert editor.get("/api/v1/runbooks/?page=last").status_code == 200
+
+
+def test_what_the_fuzzer_found_in_the_write_path(demo, token_client):
+    """schemathesis (make fuzz) as an editor: a partial runbook link was a 500, and adopt
+    took a list or a null organisation for an empty body."""
+    from opsknowledge.models import Organisation
+    from opsknowledge.tests.factories import member
+
+    alpen = Organisation.objects.get(slug="alpenwolke")
+    client = token_client(member(alpen, "editor"), alpen)
+    report = client.get("/api/v1/incidents/?organisation=alpenwolke").json()["results"][0]
+    url = report["api_url"]
+    response = client.patch(
+        url, {"runbooks": [{"relation": "used"}]}, format="json", HTTP_IF_MATCH="*"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"runbooks.0.runbook": ["This field is required."]}
+    runbook = client.get("/api/v1/runbooks/?organisation=scs&visibility=public").json()["results"][
+        0
+    ]
+    adopt = runbook["api_url"] + "adopt/"
+    assert client.post(adopt, [None, None], format="json").status_code == 400
+    response = client.post(adopt, {"organisation": None}, format="json")
+    assert response.status_code == 400
+    assert "organisation" in response.json()["error"]["fields"]

@@ -54,7 +54,13 @@ class RunbookLinksField(serializers.ListField):
     def to_internal_value(self, data):
         links = super().to_internal_value(data)
         seen = set()
-        for link in links:
+        for index, link in enumerate(links):
+            # A PATCH parses nested objects partially, so required keys may be missing.
+            missing = [name for name in ("runbook", "relation") if name not in link]
+            if missing:
+                raise serializers.ValidationError(
+                    {index: {name: ["This field is required."] for name in missing}}
+                )
             key = (link["runbook"].pk, link["relation"])
             if key in seen:
                 raise serializers.ValidationError(

@@ -532,7 +532,12 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     )
     def adopt(self, request, *args, **kwargs):
         source = self.get_object()
-        data = request.data if isinstance(request.data, dict) else {}
+        data = request.data
+        if not isinstance(data, dict):
+            raise ValidationError("Send a JSON object.")
+        for name in ("organisation", "slug"):
+            if name in data and not isinstance(data[name], str):
+                raise ValidationError({name: ["Give a slug (a string)."]})
         slug = data.get("organisation")
         if slug is None and self.access.via_token:
             slug = request.auth.organisation_slug
