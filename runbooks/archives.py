@@ -119,6 +119,8 @@ def _unpack_tar(stream: BinaryIO, target: Path):
                 if not (member.isfile() or member.isdir()):
                     continue  # links, devices: not Markdown, and not safe to write
                 member.name = readable_name(member.name)
+                if member.isdir() and not PurePosixPath(member.name).parts:
+                    continue  # "./": the archive's own root, as `tar -C dir .` writes it
                 _safe_name(member.name)
                 # The "data" filter refuses links, devices and absolute paths once more.
                 archive.extract(member, target, filter="data")

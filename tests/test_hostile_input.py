@@ -283,3 +283,9 @@ def test_what_the_fuzzer_found_in_the_write_path(demo, token_client):
     response = client.post(adopt, {"organisation": None}, format="json")
     assert response.status_code == 400
     assert "organisation" in response.json()["error"]["fields"]
+    for kind in ("runbooks", "practices", "incidents"):
+        response = client.post(
+            f"/api/v1/{kind}/", {"organisation": None, "slug": "x", "title": "X"}, format="json"
+        )
+        assert response.status_code == 400
+        assert "organisation" in response.json()["error"]["fields"]

@@ -362,6 +362,8 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     def create(self, request, *args, **kwargs):
         if not isinstance(request.data, dict):
             raise ValidationError("Send a JSON object.")
+        if "organisation" in request.data and not isinstance(request.data["organisation"], str):
+            raise ValidationError({"organisation": ["Give the organisation's slug (a string)."]})
         slug = request.data.get("organisation")
         if slug is None and self.access.via_token:
             slug = request.auth.organisation_slug  # a token acts for its organisation

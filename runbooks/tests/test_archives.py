@@ -130,3 +130,18 @@ def test_member_names_that_are_not_utf8_are_reported_with_replacement_characters
     assert files == {"ceph/Caf\ufffd.md": "created", "ceph/Plain.md": "created"}
     # What the answer says was written is what was written.
     assert body["created"] == Runbook.objects.count() == 2
+
+
+def test_an_archive_made_with_tar_c_dir_dot_imports(editor, tmp_path):
+    """`tar czf x.tar.gz -C runbooks .` starts with the entry "./", the archive's root."""
+    source = tmp_path / "runbooks"
+    (source / "ceph").mkdir(parents=True)
+    (source / "ceph" / "osd-full.md").write_text("---\ntitle: OSD full\n---\n# OSD full\n")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(source, arcname=".")
+        assert archive.getnames()[0] == "."
+    response = upload(editor, buffer.getvalue())
+    assert response.status_code == 200, response.json()
+    assert response.json()["created"] == 1
+    assert Runbook.objects.filter(slug="osd-full").exists()
