@@ -40,8 +40,6 @@ LAYERS = [
         3,
         (
             "opsknowledge.importing",
-            "opsknowledge.release_importers",
-            "opsknowledge.upgrades",
             "opsknowledge.search",
             "opsknowledge.demo",
             "runbooks.importers",
