@@ -5,7 +5,6 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .api.errors import not_found
-from .api.releases import UpgradePathView
 from .api.views import MeView
 
 app_name = "api"
@@ -14,8 +13,8 @@ urlpatterns = [
     path("v1/", include("opsknowledge.api.urls")),
     path("v1/", include("runbooks.api.urls")),
     path("v1/", include("incidents.api.urls")),
+    path("v1/", include("releases.api.urls")),
     path("v1/me/", MeView.as_view(), name="me"),
-    path("v1/upgrade-path/", UpgradePathView.as_view(), name="upgrade-path"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     # Anything else under /api/ is a JSON 404, never Django's HTML page.

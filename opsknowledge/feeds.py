@@ -1,6 +1,7 @@
-"""Atom feeds of public, published documents and release notes: /feeds/<kind>s.atom for
-every kind registered with a feed (runbooks, incidents) and /feeds/releases.atom,
-filterable by ?component= (children included), ?release= and ?organisation=."""
+"""Atom feeds of public, published documents: /feeds/<kind>s.atom for every kind registered
+with a feed (runbooks, incidents), filterable by ?component= (children included),
+?release= and ?organisation=. `DocumentFeed` is the base of other apps' feeds too
+(releases.feeds)."""
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
@@ -9,7 +10,7 @@ from django.urls import path
 from django.utils.feedgenerator import Atom1Feed
 
 from . import kinds
-from .models import Component, Organisation, Release, ReleaseNote, Status
+from .models import Component, Organisation, Release, Status
 
 FEED_SIZE = 50
 
@@ -42,8 +43,8 @@ class DocumentFeed(Feed):
 
     def narrow(self, rows, params, *, many: bool):
         """Apply ?component= (children included), ?release= and ?organisation=; an unknown
-        slug is a 404 naming it. `many`: documents have several components and releases,
-        release notes one of each."""
+        slug is a 404 naming it. `many`: documents have several components and releases;
+        False for rows with one of each (release notes)."""
         if "component" in params:
             component = Component.objects.filter(slug=params["component"]).first()
             if component is None:
@@ -83,40 +84,6 @@ class DocumentFeed(Feed):
         return document.organisation.name
 
 
-class ReleaseNoteFeed(DocumentFeed):
-    def __init__(self):
-        super().__init__(ReleaseNote, "Release notes")
-
-    def items(self, params):
-        notes = ReleaseNote.objects.visible_to(AnonymousUser()).filter(status=Status.PUBLISHED)
-        return (
-            self.narrow(notes, params, many=False)
-            .select_related("organisation", "release", "component")
-            .order_by("-release__released_on", "kind", "order")[:FEED_SIZE]
-        )
-
-    def item_author_name(self, note):
-        return note.organisation.name
-
-    def item_title(self, note):
-        return f"{note.release.name}: {note.get_kind_display()}: {note.title}"
-
-    def item_description(self, note):
-        return note.body_html
-
-    def item_link(self, note):
-        return note.get_absolute_url()
-
-    def item_guid(self, note):
-        return f"release-note:{note.organisation.slug}/{note.release.slug}/{note.slug}"
-
-    def item_pubdate(self, note):
-        return note.updated
-
-    def item_updateddate(self, note):
-        return note.updated
-
-
 urlpatterns = [
     *(
         path(
@@ -127,5 +94,4 @@ urlpatterns = [
         for kind in kinds.all_kinds()
         if kind.feed_title
     ),
-    path("releases.atom", ReleaseNoteFeed(), name="feed-releases"),
 ]

@@ -240,7 +240,8 @@ def _check_warnings(document, before, after, acknowledge: bool):
         raise UnacknowledgedWarnings(warnings)
 
 
-def _record(document, number: int, content: dict, actor: Actor, message: str):
+def record_revision(document, number: int, content: dict, actor: Actor, message: str):
+    """Revision `number` of `document` (any model with a `revision`), by `actor`."""
     Revision.objects.create(
         content_type=ContentType.objects.get_for_model(type(document)),
         object_id=document.pk,
@@ -286,7 +287,7 @@ def document_create(
     _store_derived(document)
     content = snapshot(document)
     _check_warnings(document, None, content, acknowledge_warnings)
-    _record(document, 1, content, actor, message or "Created")
+    record_revision(document, 1, content, actor, message or "Created")
     return document
 
 
@@ -349,7 +350,7 @@ def document_update(
         _store_derived(current)
         after = snapshot(current)
         _check_warnings(current, before, after, acknowledge_warnings)
-        _record(current, expected + 1, after, actor, message or "Updated")
+        record_revision(current, expected + 1, after, actor, message or "Updated")
         return current, True
 
 
@@ -492,24 +493,3 @@ def document_adopt(
         actor=actor,
         message=f"Adopted from {source} revision {source.revision}",
     )
-
-
-def release_note_upsert(*, organisation, release, slug: str, fields: dict) -> tuple[str, object]:
-    """Create or update one release note (importers). Returns ("created" | "updated" |
-    "unchanged", note); writes nothing when the note is unchanged."""
-    from .models import ReleaseNote
-
-    fields = {**fields, "body_html": markdown.render(fields.get("body", ""))}
-    note = ReleaseNote.objects.filter(organisation=organisation, release=release, slug=slug).first()
-    if note is None:
-        note = ReleaseNote.objects.create(
-            organisation=organisation, release=release, slug=slug, **fields
-        )
-        return "created", note
-    changed = {name: value for name, value in fields.items() if getattr(note, name) != value}
-    if not changed:
-        return "unchanged", note
-    for name, value in changed.items():
-        setattr(note, name, value)
-    note.save()
-    return "updated", note

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "opsknowledge",
     "runbooks",
     "incidents",
+    "releases",
 ]
 
 MIDDLEWARE = [

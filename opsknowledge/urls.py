@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/", include("opsknowledge.api_urls")),
     path("", include("runbooks.urls")),
     path("", include("incidents.urls")),
+    path("", include("releases.urls")),
     path("feeds/", include("opsknowledge.feeds")),
 ]
 

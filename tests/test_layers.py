@@ -41,8 +41,6 @@ LAYERS = [
         3,
         (
             "opsknowledge.importing",
-            "opsknowledge.release_importers",
-            "opsknowledge.upgrades",
             "opsknowledge.search",
             "opsknowledge.demo",
             "runbooks.importers",

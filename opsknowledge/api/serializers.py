@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Component, Organisation, Release, ReleaseNote
+from ..models import Component, Organisation, Release
 from .fields import SlugReferenceField
 
 
@@ -83,26 +83,3 @@ class ReleaseBriefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Release
         fields = ["slug", "name", "version", "released_on", "end_of_maintenance", "url"]
-
-
-class ReleaseNoteSerializer(serializers.ModelSerializer):
-    release = serializers.CharField(source="release.slug")
-    organisation = serializers.CharField(source="organisation.slug")
-    component = serializers.CharField(source="component.slug", allow_null=True, default=None)
-
-    class Meta:
-        model = ReleaseNote
-        fields = [
-            "release",
-            "organisation",
-            "slug",
-            "kind",
-            "component",
-            "title",
-            "body",
-            "body_html",
-            "order",
-            "source_url",
-            "visibility",
-            "updated",
-        ]

@@ -1,21 +1,16 @@
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
-from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
 from ..models import APIToken, Component, Membership, Organisation, Release
 from ..visibility import Access
-from .permissions import ReadOnlyUnlessStaff
-from .releases import release_notes
 from .serializers import (
     ComponentSerializer,
     MeSerializer,
     OrganisationSerializer,
-    ReleaseNoteSerializer,
     ReleaseSerializer,
 )
 
@@ -77,27 +72,6 @@ class ReleaseViewSet(CatalogueWriteMixin, SlugLookupMixin, viewsets.ModelViewSet
     queryset = Release.objects.select_related("previous", "next_release")
     serializer_class = ReleaseSerializer
     ordering_fields = []  # the list follows the upgrade chain
-
-    @extend_schema(
-        responses=ReleaseNoteSerializer(many=True),
-        parameters=[
-            OpenApiParameter("kind", OpenApiTypes.STR, description="comma-separated kinds"),
-            OpenApiParameter("component", OpenApiTypes.STR, description="children included"),
-            OpenApiParameter("organisation", OpenApiTypes.STR),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT),
-        ],
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="notes",
-        url_name="notes",
-        permission_classes=[ReadOnlyUnlessStaff],
-    )
-    def notes(self, request, slug=None):
-        """The release's notes the caller may read; filters kind, component, organisation."""
-        return release_notes(self, request, self.get_object())
 
     def list(self, request, *args, **kwargs):
         # filter_queryset: ?ordering= is refused (the chain is the order), like elsewhere.

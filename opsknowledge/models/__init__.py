@@ -1,6 +1,5 @@
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, License, Status, Visibility
-from .release_notes import BRIEFING_KINDS, NoteKind, ReleaseNote
 from .revisions import Revision
 from .tokens import APIToken
 
@@ -9,12 +8,9 @@ __all__ = [
     "Component",
     "Document",
     "License",
-    "BRIEFING_KINDS",
     "Membership",
-    "NoteKind",
     "Organisation",
     "Release",
-    "ReleaseNote",
     "Revision",
     "Role",
     "Status",

@@ -4,8 +4,9 @@ what refers to it; history cannot be deleted, and a diff never depends on it bei
 
 import pytest
 
-from opsknowledge.models import Component, Release, ReleaseNote, Revision
+from opsknowledge.models import Component, Release, Revision
 from opsknowledge.tests.factories import ComponentFactory, OrganisationFactory, UserFactory
+from releases.models import ReleaseNote
 from runbooks.models import Runbook
 from runbooks.tests.factories import publish
 

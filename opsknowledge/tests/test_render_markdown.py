@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from opsknowledge.models import Organisation, ReleaseNote, Revision
+from opsknowledge.models import Organisation, Revision
+from releases.models import ReleaseNote
 from runbooks.models import Runbook
 from runbooks.tests.factories import publish
 

@@ -14,8 +14,12 @@ from datetime import date
 
 from django.utils import timezone
 
-from . import markdown
-from .models import BRIEFING_KINDS, Component, Release, ReleaseNote, Status
+from incidents.models import FailureReport
+from opsknowledge import markdown
+from opsknowledge.models import Component, Release, Status
+from runbooks.models import Runbook
+
+from .models import BRIEFING_KINDS, NoteKind, ReleaseNote
 
 
 class BriefingError(Exception):
@@ -59,8 +63,6 @@ class Briefing:
 def parse_kinds(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return tuple(BRIEFING_KINDS)
-    from .models import NoteKind
-
     kinds = tuple(dict.fromkeys(k.strip() for k in raw.split(",") if k.strip()))
     if not kinds:
         return tuple(BRIEFING_KINDS)
@@ -85,9 +87,6 @@ def build_briefing(
     *, start: str, end: str, access, component: str | None = None, kinds: str | None = None
 ) -> Briefing:
     """`access` None is the instance's operator (management command): everything published."""
-    from incidents.models import FailureReport
-    from runbooks.models import Runbook
-
     chain = Release.objects.in_upgrade_order()
     first, last = _release(start, "from", chain), _release(end, "to", chain)
     if chain.index(first) > chain.index(last):

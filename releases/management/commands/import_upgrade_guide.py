@@ -1,6 +1,6 @@
 """`import_upgrade_guide FILE --organisation SLUG`: one upgrade runbook per hop ("R2 to
 R3", ...) of the SCS k8s-cluster-api-provider `doc/Upgrade-Guide.md` (see
-opsknowledge.release_importers.parse_upgrade_guide). The releases must exist already
+releases.importers.upgrade_guide). The releases must exist already
 (import_release_notes or load_demo); each hop is imported all-or-nothing."""
 
 from pathlib import Path
@@ -13,7 +13,8 @@ from opsknowledge.importing import (
     import_document,
     publication_fields,
 )
-from opsknowledge.release_importers import parse_upgrade_guide, runbook_fields
+from opsknowledge.models import Component, Release
+from releases.importers.upgrade_guide import parse_upgrade_guide, runbook_fields
 from runbooks.models import Runbook
 
 COMPONENT = "cluster-api"
@@ -30,8 +31,6 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def sources(self, options):
-        from opsknowledge.models import Component
-
         path = options["file"]
         try:
             text = path.read_text(encoding="utf-8")
@@ -51,8 +50,6 @@ class Command(ImportCommand):
             yield hop.name, (guide, hop)
 
     def import_one(self, name, source, options):
-        from opsknowledge.models import Release
-
         guide, hop = source
         fields = runbook_fields(guide, hop)
         missing = [

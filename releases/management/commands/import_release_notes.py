@@ -1,5 +1,5 @@
 """`import_release_notes DIR --organisation SLUG`: the SCS releases and their notes from a
-checkout of SovereignCloudStack/release-notes (see opsknowledge.release_importers).
+checkout of SovereignCloudStack/release-notes (see releases.importers).
 
 README.md is the index: only the top-level ReleaseN.md files it links are read, in release
 order, so that each release can follow the one before it in the upgrade chain. Each file
@@ -13,16 +13,13 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from opsknowledge.importing import ImportCommand, ImportFailure
-from opsknowledge.release_importers import (
-    RELEASE_FILE,
-    RELEASE_NOTES_URL,
+from opsknowledge.models import Release
+from releases.importers.notes import note_component, note_slugs
+from releases.importers.scs import RELEASE_FILE, RELEASE_NOTES_URL, parse_index, parse_release_notes
+from releases.importers.writing import (
     cached_lookup,
     counts_note,
     file_outcome,
-    note_component,
-    note_slugs,
-    parse_index,
-    parse_release_notes,
     save_notes,
     save_release,
 )
@@ -99,8 +96,6 @@ class Command(ImportCommand):
         return file_outcome(release_outcome, notes), self.describe(parsed, notes, remarks)
 
     def write_release(self, parsed, entry, previous_entry):
-        from opsknowledge.models import Release
-
         remarks = []
         released_on = parsed.released_on
         if released_on is None:
@@ -135,6 +130,7 @@ class Command(ImportCommand):
             page_url=f"{RELEASE_NOTES_URL}/{file_name}",
             visibility=options["visibility"],
             component_of=lambda note: note_component(note, self.lookup),
+            actor=options["actor"],
         )
 
     @staticmethod

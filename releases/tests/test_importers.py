@@ -1,7 +1,7 @@
 """The release importers (import_release_notes, import_upgrade_guide, import_osism_notes)
 against the real SCS release notes, k8s-cluster-api-provider upgrade guide and OSISM release
 notes in ../shared/data/scs-release-notes (see its README for every quirk), and the pure
-parsers behind them (opsknowledge.release_importers)."""
+parsers behind them (releases.importers)."""
 
 import io
 from datetime import date
@@ -11,24 +11,26 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from opsknowledge.models import Release, ReleaseNote, Revision
-from opsknowledge.release_importers import (
+from opsknowledge.models import Release, Revision
+from opsknowledge.tests import shared_data
+from opsknowledge.tests.factories import OrganisationFactory, ReleaseFactory
+from releases.importers.notes import (
     ParsedNote,
     component_for_heading,
     note_slugs,
-    parse_index,
-    parse_osism_notes,
-    parse_release_date,
-    parse_release_map,
-    parse_release_notes,
-    parse_release_tag,
-    parse_upgrade_guide,
-    parse_written_date,
     split_blocks,
     title_from_text,
 )
-from opsknowledge.tests import shared_data
-from opsknowledge.tests.factories import OrganisationFactory, ReleaseFactory
+from releases.importers.osism import parse_osism_notes, parse_release_map
+from releases.importers.scs import (
+    parse_index,
+    parse_release_date,
+    parse_release_notes,
+    parse_release_tag,
+    parse_written_date,
+)
+from releases.importers.upgrade_guide import parse_upgrade_guide
+from releases.models import ReleaseNote
 from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db

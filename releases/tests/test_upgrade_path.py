@@ -10,6 +10,7 @@ from incidents.models import FailureReport
 from opsknowledge import services
 from opsknowledge.models import Component, Organisation, Release
 from opsknowledge.tests.factories import OrganisationFactory, member
+from releases.services import release_note_upsert
 from runbooks.tests.factories import publish
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def note(
     order=0,
     body="Details.",
 ):
-    return services.release_note_upsert(
+    return release_note_upsert(
         organisation=Organisation.objects.get(slug=organisation),
         release=Release.objects.get(slug=release),
         slug=f"{kind}-{title.lower().replace(' ', '-')}",
@@ -39,6 +40,7 @@ def note(
             "component": Component.objects.get(slug=component) if component else None,
             "source_url": f"https://example.org/{release}",
         },
+        actor=services.Actor.operator(),
     )[1]
 
 

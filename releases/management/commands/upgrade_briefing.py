@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from opsknowledge.upgrades import BriefingError, briefing_markdown, build_briefing
+from releases.briefing import BriefingError, briefing_markdown, build_briefing
 
 
 class Command(BaseCommand):

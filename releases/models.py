@@ -3,9 +3,9 @@
 from django.db import models
 from django.urls import reverse
 
-from ..visibility import VisibleQuerySet
-from .catalogue import Component, Organisation, Release, slug_validator
-from .documents import Status, Visibility
+from opsknowledge.models import Component, Organisation, Release, Status, Visibility
+from opsknowledge.models.catalogue import slug_validator
+from opsknowledge.visibility import VisibleQuerySet
 
 
 class NoteKind(models.TextChoices):
@@ -31,13 +31,25 @@ BRIEFING_KINDS = (
 
 class ReleaseNote(models.Model):
     """One note of one release. Visible like a document (`visibility`); archived notes drop
-    out of notes lists, briefings and feeds."""
+    out of notes lists, briefings and feeds. Written by `releases.services`, which keeps its
+    `revision` and history like a document's."""
 
     VISIBILITY_PUBLIC = Visibility.PUBLIC
     VISIBILITY_COMMUNITY = Visibility.COMMUNITY
     READABLE_STATUSES = (Status.PUBLISHED,)
     MARKDOWN_FIELDS = ("body",)  # rendered to body_html, as for documents
     STATUS_CHOICES = [(s.value, s.label) for s in (Status.PUBLISHED, Status.ARCHIVED)]
+    # What a revision snapshots; equal values are the same content (no new revision).
+    CONTENT_FIELDS = (
+        "kind",
+        "component",
+        "title",
+        "body",
+        "order",
+        "source_url",
+        "visibility",
+        "status",
+    )
 
     release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="notes")
     organisation = models.ForeignKey(
@@ -58,11 +70,15 @@ class ReleaseNote(models.Model):
         max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=Status.PUBLISHED)
+    revision = models.PositiveIntegerField(default=1, editable=False)
     updated = models.DateTimeField(auto_now=True)
 
     objects = VisibleQuerySet.as_manager()
 
     class Meta:
+        # The table of the core app, where release notes lived first: moving the model
+        # moved no data.
+        db_table = "opsknowledge_releasenote"
         ordering = ["release__released_on", "organisation__slug", "order", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -75,3 +91,7 @@ class ReleaseNote(models.Model):
 
     def get_absolute_url(self):
         return reverse("api:release-notes", kwargs={"slug": self.release.slug})
+
+    def content_data(self) -> dict:
+        """The content a revision records (`opsknowledge.revisions.snapshot`)."""
+        return {name: getattr(self, name) for name in self.CONTENT_FIELDS}

@@ -14,17 +14,16 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from opsknowledge.importing import ImportCommand, ImportFailure
-from opsknowledge.release_importers import (
+from opsknowledge.models import Component, Release
+from releases.importers.notes import note_slugs
+from releases.importers.osism import (
     OSISM_FILE,
     OSISM_NOTES_URL,
-    counts_note,
-    file_outcome,
-    note_slugs,
     osism_slug_prefix,
     parse_osism_notes,
     parse_release_map,
-    save_notes,
 )
+from releases.importers.writing import counts_note, file_outcome, save_notes
 
 RELEASE_NOTES_FOLDER = Path("docs") / "release-notes"
 
@@ -79,8 +78,6 @@ class Command(ImportCommand):
             yield f"osism-{major}.md", (major, None)
 
     def import_one(self, name, source, options):
-        from opsknowledge.models import Component, Release
-
         major, path = source
         if path is None:
             raise ImportFailure(f"not found in {options['directory']}, but --release-map maps it")
@@ -108,6 +105,7 @@ class Command(ImportCommand):
                 page_url=f"{OSISM_NOTES_URL}/osism-{major}",
                 visibility=options["visibility"],
                 component_of=lambda note: osism,
+                actor=options["actor"],
             )
         self.notes.update(outcomes)
         kinds = Counter(note.kind for note in notes)
