@@ -326,3 +326,19 @@ def test_the_repositorys_licence_applies(both, tmp_path):
     assert "note: licence MIT (--license; no LICENSE or COPYING file found)" in command(
         tmp_path / "bare", "elsewhere", "--license", "MIT"
     )
+
+
+# -- 10. round trip ---------------------------------------------------------------------------
+
+
+def test_crlf_is_stored_as_lf_and_reimporting_it_is_no_new_revision(both, tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "ceph").mkdir(parents=True)
+    (tree / "ceph" / "CephDown.md").write_bytes(b"# CephDown\r\n\r\n## Meaning\r\nDown.\r\n")
+    both(tree)
+    runbook = Runbook.objects.get(organisation__slug="cmd")
+    assert runbook.body == "# CephDown\n\n## Meaning\nDown.\n"
+    (tree / "ceph" / "CephDown.md").write_bytes(runbook.body.encode())
+    assert "1 unchanged" in command(tree)
+    runbook.refresh_from_db()
+    assert runbook.revision == 1
