@@ -27,7 +27,7 @@ from opsknowledge.importing import (
     publication_fields,
     read_markdown,
 )
-from opsknowledge.models import Component, License, Revision, Status
+from opsknowledge.models import Component, Revision, Status
 from opsknowledge.references import MARKDOWN_SUFFIXES
 from opsknowledge.revisions import ANY
 
@@ -182,9 +182,11 @@ class RunbookTreeImporter:
         --license only when there is none (issue: CC-BY-SA-4.0 whatever the repository said)."""
         found = find_license(root, top=self.license_top)
         if found is None:
-            chosen = options.get("license") or License.CC_BY_SA_4_0
-            how = "--license" if options.get("license") else "the default"
-            self.license_note = f"licence {chosen} ({how}; no LICENSE or COPYING file found)"
+            # The default needs no note: only what overrides it is said.
+            if options.get("license"):
+                self.license_note = (
+                    f"licence {options['license']} (--license; no LICENSE or COPYING file found)"
+                )
             return
         spdx, path = found
         where = path.name if path.parent == root.resolve() else os.path.relpath(path, root)
