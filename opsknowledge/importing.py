@@ -93,13 +93,27 @@ def read_markdown(text: str) -> MarkdownFile:
     raise ImportFailure("front matter starts with '---' but never ends", 1)
 
 
+# Extensionless files that are never documents, whatever their first line says (an
+# `OWNERS` file is YAML whose first line is often a `# comment`).
+NOT_DOCUMENTS = {
+    "OWNERS", "OWNERS_ALIASES", "CODEOWNERS", "MAINTAINERS", "LICENSE", "LICENCE", "COPYING",
+    "NOTICE", "AUTHORS", "MAKEFILE", "DOCKERFILE", "VAGRANTFILE",
+}  # fmt: skip
+# A line of a YAML mapping or list: `approvers:`, `  - wking`, a `# comment`.
+YAML_LINE = re.compile(r"\s*(?:#.*|-\s.*|-|[\w.\-]+:(?:\s.*)?)")
+
+
 def is_markdown_file(path: Path) -> bool:
-    """`.md`/`.markdown` files, and extensionless text files that start with a heading."""
+    """`.md`/`.markdown` files, and extensionless text files that are Markdown documents
+    (start with a heading or front matter and are not a YAML file with `#` comments).
+    A symbolic link is never one: it may point anywhere, /etc/passwd included."""
+    if path.is_symlink() or not path.is_file():
+        return False
     if path.suffix.lower() in (".md", ".markdown"):
         return True
     # "PM2022-009 - Bad AWS EKS AMI" has no extension; neither has "Notes v1.2 upgrade".
     has_extension = re.fullmatch(r"\.[A-Za-z0-9]{1,8}", path.suffix) is not None
-    if has_extension or not path.is_file():
+    if has_extension or path.name.upper() in NOT_DOCUMENTS:
         return False
     try:
         with path.open("rb") as handle:
@@ -107,8 +121,87 @@ def is_markdown_file(path: Path) -> bool:
         text = start.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return first.startswith("#") or first.strip() == "---"
+    lines = [line for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if not (first.startswith("#") or first.strip() == "---"):
+        return False
+    return not all(YAML_LINE.fullmatch(line) for line in lines)
+
+
+# -- licences -----------------------------------------------------------------------------
+
+LICENSE_FILE_NAMES = ("LICENSE", "LICENCE", "COPYING")
+# Phrases of each licence's text, most specific first (the CC names contain each other).
+LICENSE_PHRASES = [
+    ("attribution-noncommercial-noderivatives 4.0", "CC-BY-NC-ND-4.0"),
+    ("attribution-noncommercial-sharealike 4.0", "CC-BY-NC-SA-4.0"),
+    ("attribution-noderivatives 4.0", "CC-BY-ND-4.0"),
+    ("attribution-sharealike 4.0", "CC-BY-SA-4.0"),
+    ("attribution 4.0 international", "CC-BY-4.0"),
+    ("cc0 1.0 universal", "CC0-1.0"),
+    ("apache license", "Apache-2.0"),
+    ("mozilla public license version 2.0", "MPL-2.0"),
+    ("mozilla public license, version 2.0", "MPL-2.0"),
+    ("gnu affero general public license", "AGPL-3.0"),
+    ("gnu general public license", "GPL"),
+    ("permission is hereby granted, free of charge", "MIT"),
+    ("redistribution and use in source and binary forms", "BSD"),
+]
+
+
+def license_of_text(text: str) -> str | None:
+    """The SPDX id of a licence file's text, or None when it is none of those we know."""
+    lower = " ".join(text.lower().split())
+    for phrase, spdx in LICENSE_PHRASES:
+        if phrase not in lower:
+            continue
+        if spdx == "Apache-2.0" and "version 2.0" not in lower:
+            return None
+        if spdx == "BSD":
+            # The third clause forbids using the authors' names to endorse derivatives.
+            return "BSD-3-Clause" if "neither the name" in lower else "BSD-2-Clause"
+        if spdx == "GPL":
+            version = "3.0" if "version 3" in lower else "2.0" if "version 2" in lower else None
+            spdx = f"GPL-{version}" if version else None
+        if spdx in ("AGPL-3.0", "GPL-3.0", "GPL-2.0"):
+            # The full text ends with the how-to notice ("or (at your option) any later
+            # version"), so only a notice above the terms says "or later".
+            terms = lower.find("terms and conditions")
+            later = "any later version" in lower[: max(terms, 0)]
+            return f"{spdx}-{'or-later' if later else 'only'}"
+        return spdx
+    return None
+
+
+def find_license(root: Path, *, levels: int = 3, top: Path | None = None):
+    """(SPDX id, licence file) of the `LICENSE`/`COPYING` file in `root` or its nearest
+    ancestor that has one, at most `levels` up and never above `top`; None when there is
+    none. A licence file that names no licence we know is (None, file): it is reported,
+    not guessed."""
+    folder = root.resolve()
+    top = top.resolve() if top is not None else None
+    for _ in range(levels + 1):
+        candidates = (
+            sorted(
+                path
+                for path in folder.iterdir()
+                if path.is_file()
+                and not path.is_symlink()
+                and path.name.upper().split(".")[0] in LICENSE_FILE_NAMES
+            )
+            if folder.is_dir()
+            else []
+        )
+        if candidates:
+            try:
+                text = candidates[0].read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None, candidates[0]
+            return license_of_text(text), candidates[0]
+        if folder == top or folder.parent == folder:
+            break
+        folder = folder.parent
+    return None
 
 
 def describe(error: ValidationError) -> str:

@@ -212,6 +212,12 @@ class _UniqueAnchors:
         return candidate
 
 
+_TOC_MARKER = re.compile(
+    r"\[TOC\]|\[\[_TOC_\]\]|\{\{<\s*toc\s*>\}\}|\*\*Table of Contents\*\*", re.I
+)
+_TOC_HEADING = re.compile(r"(?:table of )?contents|toc", re.I)
+
+
 def _visible_text(tokens: list[Token]) -> str:
     """What a reader sees of inline tokens (the textContent GitHub makes anchors from)."""
     parts = []
@@ -324,6 +330,35 @@ class Document:
             if token.type == "paragraph_open" and token.level == 0:
                 lines = self.tokens[index + 1].content.split("\n")
                 yield " ".join(line.strip() for line in lines)
+
+    def prose(self) -> Iterator[str]:
+        """What a reader sees of each paragraph outside lists, quotes and tables, as plain
+        text, leaving out what is not content: table-of-contents markers (`[TOC]`,
+        `[[_TOC_]]`, `{{< toc >}}`, "**Table of Contents**") and everything under a "Table of
+        Contents" heading, badges (paragraphs of nothing but images and links to them), and
+        paragraphs of raw HTML or Hugo shortcodes."""
+        in_contents = False
+        for index, token in enumerate(self.tokens):
+            if token.type == "heading_open":
+                text = _visible_text(self.tokens[index + 1].children or [])
+                in_contents = _TOC_HEADING.fullmatch(text.strip()) is not None
+                continue
+            if token.type != "paragraph_open" or token.level != 0 or in_contents:
+                continue
+            inline = self.tokens[index + 1]
+            source = inline.content.strip()
+            if _TOC_MARKER.fullmatch(source) or source.startswith(("{{", "<")):
+                continue
+            children = inline.children or []
+            if any(child.type == "image" for child in children) and all(
+                child.type in ("image", "link_open", "link_close", "softbreak", "hardbreak")
+                or (child.type == "text" and not child.content.strip())
+                for child in children
+            ):
+                continue  # badges
+            text = " ".join(_visible_text(children).split())
+            if text and not _TOC_HEADING.fullmatch(text):
+                yield text
 
     def sections(self) -> Section:
         """The heading tree; headings inside list items and block quotes start no section."""

@@ -17,6 +17,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.text import slugify
 
 # Tags are shared by all organisations: one spelling per tag.
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9._+-]*")
@@ -151,3 +152,19 @@ def field_value(field, value):
         except OverflowError:
             raise ValidationError("That time is out of range once converted to UTC.") from None
     return value
+
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def slug_from_file_name(name: str) -> str:
+    """The slug a document gets from its file name (API.md "Management commands"): the name
+    without a Markdown extension, slugified with underscores and dots turned into hyphens
+    (`KubePodCrashLooping.md` → `kubepodcrashlooping`, `pg_repack.md` → `pg-repack`). The one
+    derivation shared by the importers and lint's dead-link check, so that a relative link
+    to `pg_repack.md` finds the runbook imported from it."""
+    name = name.rsplit("/", 1)[-1]
+    stem, dot, suffix = name.rpartition(".")
+    if dot and f".{suffix.lower()}" in MARKDOWN_SUFFIXES:
+        name = stem
+    return re.sub(r"-{2,}", "-", slugify(re.sub(r"[_.]", "-", name))).strip("-")

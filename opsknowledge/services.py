@@ -128,6 +128,10 @@ def _normalised(model, data: dict, access) -> dict:
                 value = references.field_value(field, value)
                 if isinstance(value, str) and name not in model.MARKDOWN_FIELDS:
                     value = value.strip()  # titles and summaries; Markdown stays as written
+                elif isinstance(value, str):
+                    # Stored with LF (API.md): a CRLF checkout exported and imported again
+                    # is then the same text, not a new revision.
+                    value = value.replace("\r\n", "\n")
                 converted[name] = value
         except ValidationError as error:
             errors.update(_keyed(name, error))

@@ -6,6 +6,7 @@ megabytes of gzip can hold millions of tar headers or gigabytes of data, so coun
 reading the whole archive already costs what the limits are there to prevent."""
 
 import gzip
+import stat
 import tarfile
 import zipfile
 import zlib
@@ -91,16 +92,21 @@ class _CappedReader:
         return chunk
 
 
-def unpack(source: BinaryIO, target: Path) -> None:
-    """Unpack a tar.gz, plain tar or zip read from `source` (a seekable binary file)."""
+LINK_REASON = "a symbolic link; links are not followed"
+
+
+def unpack(source: BinaryIO, target: Path) -> list[tuple[str, str]]:
+    """Unpack a tar.gz, plain tar or zip read from `source` (a seekable binary file).
+    Returns the (name, reason) of the entries not unpacked (links, devices), which the
+    import reports as skipped files, as the command reports links in a directory."""
     head = source.read(512)
     source.seek(0)
     if head[:2] == b"\x1f\x8b":
-        _unpack_tar(gzip.GzipFile(fileobj=source, mode="rb"), target)
+        return _unpack_tar(gzip.GzipFile(fileobj=source, mode="rb"), target)
     elif head[257:262] == b"ustar":
-        _unpack_tar(source, target)
+        return _unpack_tar(source, target)
     elif head[:4] == b"PK\x03\x04":
-        _unpack_zip(source, target)
+        return _unpack_zip(source, target)
     else:
         # Also bzip2 and xz tars: neither is documented, and xz can declare 4 GiB.
         raise ArchiveError("the upload is neither a tar.gz nor a zip archive")
@@ -109,6 +115,7 @@ def unpack(source: BinaryIO, target: Path) -> None:
 def _unpack_tar(stream: BinaryIO, target: Path):
     limit = settings.IMPORT_MAX_UNPACKED_BYTES + 2 * settings.IMPORT_MAX_FILES * ENTRY_OVERHEAD
     totals = _Totals()
+    refused = []
     try:
         # Stream mode ("r|"): one pass, each member read only when the loop reaches it.
         with tarfile.open(
@@ -117,7 +124,11 @@ def _unpack_tar(stream: BinaryIO, target: Path):
             for member in archive:
                 totals.add(is_file=member.isfile(), size=member.size)
                 if not (member.isfile() or member.isdir()):
-                    continue  # links, devices: not Markdown, and not safe to write
+                    # Links, devices: not safe to write, and said so rather than dropped.
+                    name = readable_name(member.name).removeprefix("./")
+                    is_link = member.issym() or member.islnk()
+                    refused.append((name, LINK_REASON if is_link else "not a regular file"))
+                    continue
                 member.name = readable_name(member.name)
                 if member.isdir() and not PurePosixPath(member.name).parts:
                     continue  # "./": the archive's own root, as `tar -C dir .` writes it
@@ -126,12 +137,17 @@ def _unpack_tar(stream: BinaryIO, target: Path):
                 archive.extract(member, target, filter="data")
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise ArchiveError(f"the tar archive cannot be read: {exc}") from None
+    return refused
 
 
 def _unpack_zip(source: BinaryIO, target: Path):
     try:
         with zipfile.ZipFile(source) as archive:
             infos = [i for i in archive.infolist() if not i.is_dir()]
+            # A zip member whose Unix mode says "link" holds the link's target as its data.
+            links = [i for i in infos if stat.S_ISLNK(i.external_attr >> 16)]
+            refused = [(readable_name(i.filename), LINK_REASON) for i in links]
+            infos = [i for i in infos if i not in links]
             totals = _Totals()
             # The central directory declares every size: refuse before decompressing any.
             for info in infos:
@@ -150,6 +166,7 @@ def _unpack_zip(source: BinaryIO, target: Path):
                 if len(content) > info.file_size:
                     raise ArchiveError(f"'{info.filename}' is larger than its header says")
                 destination.write_bytes(content)
+            return refused
     except (
         zipfile.BadZipFile,
         OSError,

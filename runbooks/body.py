@@ -4,9 +4,8 @@ detail does not parse its body on every GET."""
 
 import re
 
-from django.utils.text import slugify
-
 from opsknowledge import markdown
+from opsknowledge.references import slug_from_file_name
 
 LINK = re.compile(r"\]\(\s*(?:\{\{<\s*ref\s+\"([^\"]+)\"\s*>\}\}|<?([^)\s>]+)>?)")
 SITE_LINK = re.compile(r"^/(runbooks|practices)/([a-z0-9-]+)/([a-z0-9-]+)/?(?:#.*)?$")
@@ -34,7 +33,7 @@ def body_facts(body: str) -> dict:
                 key = [site.group(2), site.group(3)]
             elif target.split("#")[0].lower().endswith(".md"):
                 name = target.split("#")[0].rsplit("/", 1)[-1]
-                key = [None, slugify(name[:-3])]  # None: the runbook's own organisation
+                key = [None, slug_from_file_name(name)]  # None: the runbook's own organisation
             else:
                 continue  # not a link to another document
             links.append({"line": number, "target": target, "key": key})

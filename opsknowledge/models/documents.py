@@ -45,6 +45,16 @@ class License(models.TextChoices):
     )
     APACHE_2_0 = "Apache-2.0", "Apache License 2.0"
     MIT = "MIT", "MIT License"
+    # The ids the importers detect from a repository's LICENSE file (opsknowledge.importing).
+    BSD_2_CLAUSE = "BSD-2-Clause", "BSD 2-Clause License"
+    BSD_3_CLAUSE = "BSD-3-Clause", "BSD 3-Clause License"
+    MPL_2_0 = "MPL-2.0", "Mozilla Public License 2.0"
+    GPL_2_0_ONLY = "GPL-2.0-only", "GNU General Public License v2.0 only"
+    GPL_2_0_OR_LATER = "GPL-2.0-or-later", "GNU General Public License v2.0 or later"
+    GPL_3_0_ONLY = "GPL-3.0-only", "GNU General Public License v3.0 only"
+    GPL_3_0_OR_LATER = "GPL-3.0-or-later", "GNU General Public License v3.0 or later"
+    AGPL_3_0_ONLY = "AGPL-3.0-only", "GNU Affero General Public License v3.0 only"
+    AGPL_3_0_OR_LATER = "AGPL-3.0-or-later", "GNU Affero General Public License v3.0 or later"
     PROPRIETARY = "proprietary", "Proprietary (no reuse)"
 
     @classmethod

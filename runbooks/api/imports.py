@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
 from opsknowledge.importing import ImportFailure, run_import
-from opsknowledge.models import License, Organisation, Revision
+from opsknowledge.models import Component, License, Organisation, Revision
 from opsknowledge.visibility import Access
 
 from ..archives import ArchiveError, unpack
@@ -54,6 +54,25 @@ class ImportOptions(serializers.Serializer):
     create_components = serializers.BooleanField(default=False)
     prune = serializers.BooleanField(default=False)
     dry_run = serializers.BooleanField(default=False)
+
+
+def tree_root(target: Path, refused: list) -> tuple[Path, list]:
+    """The folder an archive holds its tree in: its one top folder when it has nothing
+    else and names no component (`tar czf x.tar.gz runbooks/`), so the upload sees the
+    tree the command is given: the same file names, no component named after the
+    archive's folder, and its README is the repository's."""
+    entries = [p for p in target.iterdir() if not p.name.startswith(".")]
+    tops = {name.split("/", 1)[0] for name, _ in refused}
+    if (
+        len(entries) == 1
+        and entries[0].is_dir()
+        and tops <= {entries[0].name}
+        # An archive of one component's folder (`ceph/`) keeps it as the component.
+        and Component.objects.lookup(entries[0].name) is None
+    ):
+        prefix = f"{entries[0].name}/"
+        return entries[0], [(name.removeprefix(prefix), why) for name, why in refused]
+    return target, refused
 
 
 class ImportView(APIView):
@@ -103,18 +122,21 @@ class ImportView(APIView):
         archive = self._archive(request)
         with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
             try:
-                unpack(io.BytesIO(archive), Path(root))
+                refused = unpack(io.BytesIO(archive), Path(root))
             except ArchiveError as error:
                 if error.too_large:
                     raise TooLarge(str(error)) from None
                 raise ValidationError({"file": [str(error)]}) from None
+            tree, refused = tree_root(Path(root), refused)
             importer = RunbookTreeImporter(
                 kind=options["kind"],
                 create_components=options["create_components"],
                 prune=options["prune"],
+                refused=refused,
+                license_top=Path(root),
             )
             options.update(
-                root=root,
+                root=tree,
                 organisation=organisation,
                 actor=services.Actor(access=access, via=Revision.Via.IMPORT),
             )

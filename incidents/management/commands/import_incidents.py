@@ -5,7 +5,6 @@ write services as the API (API.md "Management commands")."""
 from pathlib import Path
 
 from django.core.management.base import CommandError
-from django.utils.text import slugify
 
 from incidents.importers import display_name, parse_report
 from incidents.models import FailureReport
@@ -16,6 +15,7 @@ from opsknowledge.importing import (
     is_markdown_file,
     publication_fields,
 )
+from opsknowledge.references import slug_from_file_name
 
 # What a published report needs (FailureReportSerializer.validate) and where it comes from.
 PUBLISHING_NEEDS = {
@@ -65,7 +65,7 @@ def skip_reason(path: Path, license_id: str | None) -> str:
 
 
 def slug_for(name: str) -> str:
-    slug = slugify(display_name(name))
+    slug = slug_from_file_name(display_name(name))
     if not slug:
         raise ImportFailure("the file name gives no slug (no letters or digits)")
     return slug
