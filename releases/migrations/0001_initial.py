@@ -10,9 +10,20 @@ from django.db import migrations, models
 
 
 def rename_content_type(apps, schema_editor, old, new):
+    """Give the release notes' content type the new app label. Should one with the new label
+    exist already (post_migrate creates content types for the models as they are now), keep
+    that one and move the revisions that referred to the old one onto it."""
     ContentType = apps.get_model("contenttypes", "ContentType")
-    if not ContentType.objects.filter(app_label=new, model="releasenote").exists():
-        ContentType.objects.filter(app_label=old, model="releasenote").update(app_label=new)
+    stale = ContentType.objects.filter(app_label=old, model="releasenote").first()
+    if stale is None:
+        return
+    current = ContentType.objects.filter(app_label=new, model="releasenote").first()
+    if current is None:
+        ContentType.objects.filter(pk=stale.pk).update(app_label=new)
+        return
+    Revision = apps.get_model("opsknowledge", "Revision")
+    Revision.objects.filter(content_type=stale).update(content_type=current)
+    stale.delete()
 
 
 def forwards(apps, schema_editor):

@@ -14,7 +14,7 @@ MARKDOWN_FIELDS = {
         "body", "impact", "trigger", "root_cause", "resolution", "contributing_factors",
         "lessons_learned",
     ),
-    "opsknowledge.ReleaseNote": ("body",),
+    "releases.ReleaseNote": ("body",),
 }  # fmt: skip
 
 
@@ -54,6 +54,7 @@ class Migration(migrations.Migration):
         ("opsknowledge", "0008_staff_tokens"),
         ("runbooks", "0006_lint_facts"),
         ("incidents", "0003_repair_slugs"),
+        ("releases", "0003_repair_note_slugs"),
     ]
 
     operations = [migrations.RunPython(to_lf, migrations.RunPython.noop)]

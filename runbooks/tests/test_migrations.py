@@ -30,7 +30,11 @@ def test_runbook_sections_move_from_the_catalogue_to_runbooks():
 
 @pytest.mark.django_db(transaction=True)
 def test_stored_markdown_and_snapshots_get_lf_line_endings_without_a_new_revision():
-    others = [("opsknowledge", "0008_staff_tokens"), ("incidents", "0003_repair_slugs")]
+    others = [
+        ("opsknowledge", "0009_release_notes_move_to_releases"),
+        ("incidents", "0003_repair_slugs"),
+        ("releases", "0003_repair_note_slugs"),
+    ]
     before = [("runbooks", "0006_lint_facts"), *others]
     after = [("runbooks", "0007_markdown_with_lf"), *others]
     executor = MigrationExecutor(connection)
