@@ -3,7 +3,6 @@ tables, strikethrough, autolinks and task lists, GitHub's heading ids) and gives
 document's structure from the same parse."""
 
 import json
-import os
 import re
 import signal
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from opsknowledge import markdown
 from opsknowledge.markdown import render
+from opsknowledge.tests import shared_data
 
 # The block sections ../shared/tools/markdown_fidelity.py measures: the ones runbooks use.
 SPEC_SECTIONS = {
@@ -24,14 +24,12 @@ SPEC_SECTIONS = {
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
-def shared_data(relative: str) -> Path:
-    """A path under ../shared/data: skipped visibly when missing, failed when CI requires it."""
-    path = Path(__file__).resolve().parents[3] / "shared" / "data" / relative
-    if not path.exists():
-        if os.environ.get("OKB_REQUIRE_SHARED_DATA") == "1":
-            pytest.fail(f"shared data missing: {path}")
-        pytest.skip(f"shared data missing: {path}")
-    return path
+def spec_examples_file() -> Path:
+    """The CommonMark spec examples under ../shared/data (skipped or failed as every
+    real-data test is: opsknowledge/tests/shared_data.py)."""
+    return shared_data.require(
+        shared_data.path("commonmark-spec", "spec-0.31.2.json"), "the CommonMark spec examples"
+    )
 
 
 def comparable(html: str) -> str:
@@ -45,7 +43,7 @@ def comparable(html: str) -> str:
 
 
 def test_commonmark_block_examples():
-    spec = json.loads(shared_data("commonmark-spec/spec-0.31.2.json").read_text())
+    spec = json.loads(spec_examples_file().read_text())
     total, good = Counter(), Counter()
     for example in spec:
         if example["section"] in SPEC_SECTIONS:
