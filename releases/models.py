@@ -92,6 +92,16 @@ class ReleaseNote(models.Model):
     def get_absolute_url(self):
         return reverse("api:release-notes", kwargs={"slug": self.release.slug})
 
+    @property
+    def anchor(self) -> str:
+        """The note's fragment on its release page: unique within the release, because a note's
+        slug is unique per organisation and release."""
+        return f"{self.organisation.slug}-{self.slug}"
+
+    def page_url(self) -> str:
+        """Where a reader sees the note: its release page, scrolled to the note."""
+        return reverse("release-page", kwargs={"slug": self.release.slug}) + "#" + self.anchor
+
     def content_data(self) -> dict:
         """The content a revision records (`opsknowledge.revisions.snapshot`)."""
         return {name: getattr(self, name) for name in self.CONTENT_FIELDS}
