@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from opsknowledge import markdown
@@ -63,27 +63,37 @@ class ParsedReport:
 
 def parse_report(text: str, file_name: str) -> ParsedReport:
     """The failure report fields of one postmortem, and notes on what could not be read.
-    Raises ImportFailure when the text is not recognisable as a postmortem at all."""
-    markdown = read_markdown(text)
-    body = markdown.body
+    Front matter wins over what the body says (title, dates, severity, services, tags,
+    source URL, and every field an export writes). Raises ImportFailure when the text is
+    not recognisable as a postmortem at all, or its front matter is unusable."""
+    source = read_markdown(text)
+    body = source.body
+    notes: list[str] = []
+    front = front_matter_fields(source.front_matter, notes)
     sections = split_sections(body)
-    if not sections:
+    if not sections and not front:
         raise ImportFailure(
             "no postmortem sections found (expected headings such as Summary, Timeline, "
             "Contributing Factors)"
         )
-    notes: list[str] = []
-    title = report_title(body) or display_name(file_name)
+    title = front.get("title") or report_title(body) or display_name(file_name)
     summary = sections.get("summary", "")
     year = year_in_name(file_name)
-    timeline = read_timeline(
-        sections.get("timeline", ""),
-        fallback_day=date_in_text(f"{title}\n{summary}", year),
-        expected_year=year,
-    )
-    notes += timeline.notes
+    start = front.get("started_at")
+    if "timeline" in front:
+        timeline = Timeline(front["timeline"])
+    else:
+        timeline = read_timeline(
+            sections.get("timeline", ""),
+            fallback_day=front_day(start, sections.get("timeline", ""))
+            or date_in_text(f"{title}\n{summary}", year),
+            expected_year=year,
+            fallback_from="started_at" if start else "the report's text",
+        )
+        notes += timeline.notes
     stats, stats_notes = read_stats(sections.get("stats"))
-    notes += stats_notes
+    if "stats" in sections or not front:
+        notes += stats_notes
     action_items, action_notes = read_action_items(sections.get("action_items", ""))
     notes += action_notes
     fields = {
@@ -103,7 +113,125 @@ def parse_report(text: str, file_name: str) -> ParsedReport:
         **stats,
         **timeline_milestones(timeline),
     }
-    return ParsedReport(fields=fields, notes=notes, front_matter=markdown.front_matter)
+    if "tags" in front:
+        front["tags"] = sorted({*fields["tags"], *front["tags"]})
+    fields.update(front)
+    return ParsedReport(fields=fields, notes=notes, front_matter=source.front_matter)
+
+
+# -- front matter -----------------------------------------------------------------------
+
+# Front matter names → report fields. The report's own field names (what export_incidents
+# writes) are read as they are; the others are the names postmortem templates use.
+FRONT_MATTER_NAMES = {
+    "started": "started_at",
+    "start": "started_at",
+    "began_at": "started_at",
+    "detected": "detected_at",
+    "resolved": "resolved_at",
+    "ended_at": "resolved_at",
+    "ended": "resolved_at",
+    "services": "components",
+    "service": "components",
+    "component": "components",
+    "url": "source_url",
+    "source": "source_url",
+    "link": "source_url",
+}
+TIMES = ("started_at", "detected_at", "resolved_at")
+TEXTS = ("summary", "impact", "trigger", "root_cause", "resolution", "contributing_factors",
+         "lessons_learned", "visibility", "status", "license")  # fmt: skip
+LISTS = ("components", "tags", "attendees")
+# As the report's front matter comes: the rows and items of an export, or what a person
+# wrote; the write services judge them like the API's.
+AS_WRITTEN = ("timeline", "action_items", "runbooks", "stated_time_to_detect",
+              "stated_time_to_resolve", "last_reviewed")  # fmt: skip
+SEVERITY_WORDS = {"critical": "sev1", "major": "sev2", "high": "sev2", "minor": "sev3",
+                  "medium": "sev3", "low": "sev4"}  # fmt: skip
+
+
+def front_matter_fields(front: dict, notes: list[str]) -> dict:
+    """The report fields the front matter sets. A title that is not text fails the file;
+    values that cannot be read are noted and left to the body."""
+    fields, ignored = {}, []
+    for key, value in front.items():
+        name = FRONT_MATTER_NAMES.get(key.lower(), key.lower())
+        if name == "slug":
+            continue  # the command's business
+        if name == "title":
+            if not isinstance(value, str):
+                raise ImportFailure(
+                    f"front matter 'title' must be text, not {type(value).__name__}"
+                )
+            fields["title"] = " ".join(markdown.parse(value).prose()) or value.strip()
+        elif name in TIMES:
+            moment = front_time(value)
+            if moment is None:
+                notes.append(f"front matter '{key}' {value!r} is not a date and time; ignored")
+            else:
+                fields[name] = moment
+        elif name == "severity":
+            severity = read_severity(value)
+            if severity is None:
+                notes.append(f"front matter severity {value!r} is not sev1…sev4; ignored")
+            else:
+                fields["severity"] = severity
+        elif name in LISTS:
+            values = value if isinstance(value, list) else [value]
+            fields[name] = [str(item) for item in values if item is not None]
+        elif name == "source_url":
+            if isinstance(value, str) and re.match(r"https?://\S+$", value.strip()):
+                fields[name] = value.strip()
+            else:
+                notes.append(f"front matter '{key}' {value!r} is not an http(s) URL; ignored")
+        elif name in TEXTS:
+            fields[name] = "" if value is None else str(value)
+        elif name in AS_WRITTEN:
+            fields[name] = value
+        else:
+            ignored.append(key)
+    if ignored:
+        notes.append(f"front matter keys ignored: {', '.join(sorted(ignored))}")
+    return fields
+
+
+def front_time(value) -> str | None:
+    """A front matter time as the API takes it (ISO 8601, UTC): YAML timestamps, ISO text
+    ("2024-03-01T14:05:00+01:00", "2024-03-01 14:05 UTC"); a time without a zone is UTC,
+    a date alone its midnight."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(0))
+    elif isinstance(value, str):
+        text = value.strip().removesuffix("UTC").strip().replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso_utc(moment)
+
+
+def front_day(started_at: str | None, section: str) -> date | None:
+    """The day started_at falls on in the timeline's zone: where rows with a time only are."""
+    if not started_at:
+        return None
+    found = timeline_rows(section)
+    zone = timeline_zone(found)[0] if found else UTC
+    return datetime.fromisoformat(started_at.replace("Z", "+00:00")).astimezone(zone).date()
+
+
+def read_severity(value) -> str | None:
+    """ "sev2", "SEV-2", "2", 2, "P2", "major" → "sev2"."""
+    text = str(value).strip().lower()
+    if text in SEVERITY_WORDS:
+        return SEVERITY_WORDS[text]
+    match = re.fullmatch(r"(?:sev|p)?[\s-]?([1-4])", text)
+    return f"sev{match.group(1)}" if match else None
 
 
 # -- names and titles -------------------------------------------------------------------
@@ -254,9 +382,19 @@ MONTH_DAY = re.compile(
     rf"\b(?P<month>{MONTHS})\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<year>\d{{4}}))?",
     re.IGNORECASE,
 )
-CELL_DATE = re.compile(r"(?P<year>\d{4,5})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)")
-CELL_TIME = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d\d)(?!\d)")
+CELL_DATE = re.compile(r"(?P<year>\d{4,5})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?!\d)T?")
+CELL_TIME = re.compile(r"(?P<hour>\d{1,2}):(?P<minute>\d\d)(?::(?P<second>\d\d))?(?!\d)")
 ZONE_NAME = re.compile(r"\b(UTC|GMT|CEST|CET)\b")
+# A zone written right after a time ("14:05 UTC", "14:05Z", "09:00 CEST").
+TIME_ZONE = re.compile(r"(?:\s*(?P<name>UTC|GMT|CEST|CET)\b|(?P<z>Z)(?![A-Za-z]))")
+# A zone the Timeline section states for all its times ("All times in CET", "Times are UTC").
+STATED_ZONE = re.compile(r"\btimes?\b[^.\n]{0,40}?\b(UTC|GMT|CEST|CET)\b", re.IGNORECASE)
+
+
+def zone_named(name: str) -> tzinfo:
+    """ "CET" in reports is the local time of central Europe: CEST in summer, so a zone
+    with its rules, not a fixed offset."""
+    return COPENHAGEN if name.upper() in ("CET", "CEST") else UTC
 
 
 def date_in_text(text: str, default_year: int | None) -> date | None:
@@ -288,6 +426,7 @@ class TimeReading:
     at: datetime | None
     day: date | None
     problem: str = ""
+    inherited: bool = False  # the date came from an earlier row or the report
 
 
 def read_year(text: str, expected_year: int | None) -> tuple[int | None, str]:
@@ -308,12 +447,16 @@ def read_time(
     carried_day: date | None = None,
     fallback_day: date | None = None,
     expected_year: int | None = None,
+    after: datetime | None = None,
+    fallback_from: str = "the report's text",
 ) -> TimeReading:
     """Read a timeline time cell ("2020-06-09 11:00", "10:45", "2020-11-17 10:45~",
-    "2019-12-03 --:--", "2020-10-06 09:00 - 11:00") written in `zone`.
+    "2019-12-03 --:--", "2020-10-06 09:00 - 11:00", "14:05 UTC") written in `zone` unless
+    the cell names its own.
 
     A cell with only a time takes the date of the previous row (`carried_day`), else the
-    date the report mentions (`fallback_day`)."""
+    date the report gives (`fallback_day`); when that makes it earlier than the row before
+    (`after`), it is the next day."""
     text = " ".join(cell.split())
     problems = []
     if "~" in text:  # "10:45~", "~19:30": approximately then
@@ -339,22 +482,33 @@ def read_time(
         return TimeReading(
             None, day, "; ".join([*problems, "unreadable time" if day else "unreadable"])
         )
-    if day is None:
+    inherited = day is None
+    if inherited:
         day = carried_day or fallback_day
         if day is None:
             return TimeReading(None, None, "; ".join([*problems, "a time without a date"]))
         if carried_day is None:
-            problems.append(f"date {day.isoformat()} taken from the report's text")
+            problems.append(f"date {day.isoformat()} taken from {fallback_from}")
     hour, minute = int(time_match.group("hour")), int(time_match.group("minute"))
-    if hour > 23 or minute > 59:
+    second = int(time_match.group("second") or 0)
+    if hour > 23 or minute > 59 or second > 59:
         return TimeReading(None, day, "; ".join([*problems, "unreadable time"]))
-    rest = text[time_match.end() :].strip()
+    rest = text[time_match.end() :]
+    own_zone = TIME_ZONE.match(rest)
+    if own_zone:
+        zone = zone_named(own_zone.group("name") or "UTC")
+        rest = rest[own_zone.end() :]
+    rest = rest.strip()
     if rest:
         if not rest.startswith("-"):
             return TimeReading(None, day, "; ".join([*problems, "unreadable time"]))
         problems.append("a time range; its start is used")
-    local = datetime.combine(day, time(hour, minute), tzinfo=zone)
-    return TimeReading(local.astimezone(UTC), day, "; ".join(problems))
+    local = datetime.combine(day, time(hour, minute, second), tzinfo=zone)
+    if inherited and after is not None and local < after:
+        local += timedelta(days=1)
+        day = local.date()
+        problems.append("the next day (earlier than the row before)")
+    return TimeReading(local.astimezone(UTC), day, "; ".join(problems), inherited)
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -372,15 +526,88 @@ def timeline_table(section: str) -> Table | None:
     return None
 
 
-def timeline_zone(section: str, table: Table) -> tuple[tzinfo, str]:
-    """The zone the times are written in ("All times in UTC.", a "... in CET" column) and
-    the name it was stated as ("" when the report does not say)."""
-    prose = "\n".join(line for line in section.split("\n") if not is_table_line(line))
-    match = ZONE_NAME.search(f"{table.header[0]}\n{prose}")
+# A time at the start of a heading or list item: "2024-03-01 14:05", "14:05 UTC", "**14:05**".
+ROW_TIME = re.compile(
+    r"^(?P<mark>\*\*|__)?(?P<time>~?(?:\d{4,5}-\d{1,2}-\d{1,2}(?:[ T]+~?\d{1,2}:\d\d(?::\d\d)?)?"
+    r"|\d{1,2}:\d\d(?::\d\d)?)~?(?:\s*(?:UTC|GMT|CEST|CET)\b|Z\b)?)(?P=mark)?"
+)
+ROW_SEPARATOR = re.compile(r"^\s*(?:[—–|:]|-(?!\d))\s*")
+HEADING_LINE = re.compile(r"^ {0,3}#{2,6}\s+(?P<text>.*?)\s*#*\s*$")
+
+
+@dataclass
+class TimelineRows:
+    """The rows of a Timeline section as written: (time text, event text) pairs, how they
+    were written (a table, sub-headings, list items) and the text around them."""
+
+    rows: list[tuple[str, str]]
+    layout: str
+    prose: str
+    header: str = ""
+
+
+def row_start(text: str) -> tuple[str, str] | None:
+    """(time, rest) when `text` starts with a time, else None."""
+    match = ROW_TIME.match(text.strip())
+    if match is None:
+        return None
+    rest = ROW_SEPARATOR.sub("", text.strip()[match.end() :], count=1)
+    return match.group("time"), rest.strip()
+
+
+def heading_rows(section: str) -> TimelineRows | None:
+    """`### 2024-03-01 14:05` sub-headings, each row's text what follows it."""
+    rows, prose, current = [], [], None
+    for line in section.split("\n"):
+        heading = HEADING_LINE.match(line)
+        start = row_start(heading.group("text")) if heading else None
+        if start is not None:
+            current = [start[0], [start[1]] if start[1] else []]
+            rows.append(current)
+        elif heading is not None:
+            current = None
+            prose.append(line)
+        elif current is not None:
+            current[1].append(line)
+        else:
+            prose.append(line)
+    if not rows:
+        return None
+    return TimelineRows(
+        [(at, "\n".join(lines).strip()) for at, lines in rows], "sub-headings", "\n".join(prose)
+    )
+
+
+def list_rows(section: str) -> TimelineRows | None:
+    """List items that start with a time: `- 14:05 UTC — text`, `- **14:05** text`."""
+    rows = []
+    for item in list_items(section):
+        start = row_start(item)
+        if start is not None:
+            rows.append(start)
+    if not rows:
+        return None
+    prose = "\n".join(line for line in section.split("\n") if not LIST_ITEM.match(line))
+    return TimelineRows(rows, "list items", prose)
+
+
+def timeline_rows(section: str) -> TimelineRows | None:
+    table = timeline_table(section)
+    if table is not None:
+        prose = "\n".join(line for line in section.split("\n") if not is_table_line(line))
+        rows = [(cells[0], " | ".join(cell for cell in cells[1:] if cell)) for cells in table.rows]
+        return TimelineRows(rows, "a table", prose, header=table.header[0])
+    return heading_rows(section) or list_rows(section)
+
+
+def timeline_zone(found: TimelineRows) -> tuple[tzinfo, str]:
+    """The zone the section states for its times ("All times in UTC.", a "... in CET"
+    column) and the name it was stated as ("" when the report does not say)."""
+    match = STATED_ZONE.search(found.prose) or ZONE_NAME.search(f"{found.header}\n{found.prose}")
     if match is None:
         return UTC, ""
-    # "CET" in these reports is the local time in Denmark: CEST in summer.
-    return (COPENHAGEN if match.group(1) in ("CET", "CEST") else UTC), match.group(1)
+    name = match.group(1).upper()
+    return zone_named(name), name
 
 
 @dataclass
@@ -401,27 +628,35 @@ def start_of(readings: list[TimeReading]) -> TimeReading | None:
 
 
 def read_timeline(
-    section: str, *, fallback_day: date | None, expected_year: int | None
+    section: str,
+    *,
+    fallback_day: date | None,
+    expected_year: int | None,
+    fallback_from: str = "the report's text",
 ) -> Timeline:
     """Timeline entries {at, at_text, text}, the start and notes. Rows whose time cannot be
-    read are kept (at None, the time as written in at_text); dates carry from row to row."""
-    table = timeline_table(section)
-    if table is None:
-        return Timeline(notes=["no timeline table found"])
-    zone, zone_name = timeline_zone(section, table)
+    read are kept (at None, the time as written in at_text); dates carry from row to row,
+    and a time earlier than the row before is on the next day."""
+    found = timeline_rows(section)
+    if found is None:
+        return Timeline(notes=["no timeline found (a table, time sub-headings or a time list)"])
+    zone, zone_name = timeline_zone(found)
     entries, readings, unreadable, recovered = [], [], [], []
-    carried_day, summer = None, False
-    for cells in table.rows:
-        raw = cells[0]
+    carried_day, previous, summer = None, None, False
+    for raw, text in found.rows:
         reading = read_time(
             raw,
             zone=zone,
             carried_day=carried_day,
             fallback_day=fallback_day,
             expected_year=expected_year,
+            after=previous,
+            fallback_from=fallback_from,
         )
         readings.append(reading)
         carried_day = reading.day or carried_day
+        if reading.at is not None:
+            previous = reading.at.astimezone(zone)
         if reading.at is None:
             unreadable.append(f"{raw!r} ({reading.problem})")
         elif reading.problem:
@@ -433,10 +668,12 @@ def read_timeline(
             {
                 "at": iso_utc(reading.at),
                 "at_text": raw[:MAX_AT_TEXT] if reading.problem else "",
-                "text": " | ".join(cell for cell in cells[1:] if cell) or "(no event text)",
+                "text": text or "(no event text)",
             }
         )
     notes = []
+    if found.layout != "a table":
+        notes.append(f"timeline read from {found.layout} ({len(entries)} rows)")
     if not zone_name:
         notes.append("the timeline does not name its time zone; read as UTC")
     if summer:

@@ -227,6 +227,20 @@ def _store_derived(document):
             setattr(document, name, value)
 
 
+def _store_provenance(document, data: dict):
+    """Where an unchanged document now comes from (a moved file): stored without a new
+    revision, as it is no content."""
+    moved = {
+        name: data[name]
+        for name in document.PROVENANCE_FIELDS
+        if name in data and data[name] != getattr(document, name)
+    }
+    if moved:
+        type(document).objects.filter(pk=document.pk).update(**moved)
+        for name, value in moved.items():
+            setattr(document, name, value)
+
+
 def _publishes(before: dict | None, after: dict) -> bool:
     """Does this write make the document reach more readers as a published document?"""
     if after["status"] != Status.PUBLISHED:
@@ -330,6 +344,7 @@ def document_update(
             {name: snapshot_value(value) for name, value in data.items() if name in before}
         )
         if proposed == before:
+            _store_provenance(current, data)
             return current, False
         if if_match is None:
             raise PreconditionRequired(current.revision)

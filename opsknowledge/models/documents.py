@@ -94,6 +94,8 @@ class Document(models.Model):
     # Content that is not a column, a many-to-many field or tags (alert names, timeline
     # entries, ...): subclasses list it here and implement get/set_related_content.
     RELATED_CONTENT = ()
+    # Columns an importer writes beside the content (see source_path).
+    PROVENANCE_FIELDS = ("source_path", "source_url")
     # The Markdown fields, each rendered to `<name>_html` on every write.
     MARKDOWN_FIELDS = ("body",)
     # The most items a list of a document may hold: each costs work on every write (tag
@@ -131,6 +133,12 @@ class Document(models.Model):
     )
     revision = models.PositiveIntegerField(default=1, editable=False)
     last_reviewed = models.DateField(null=True, blank=True)
+    # Provenance, set by the importers: the file the document was last imported from
+    # (relative to the import root; relative links in the body resolve from it, and
+    # --prune finds documents by it) and the original's address (a repository's raw file,
+    # a report's public page). Not content: a change to them alone makes no revision.
+    source_path = models.CharField(max_length=500, blank=True, editable=False)
+    source_url = models.URLField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -5,6 +5,7 @@ write services as the API (API.md "Management commands")."""
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils.text import slugify
 
 from incidents.importers import display_name, parse_report
 from incidents.models import FailureReport
@@ -15,6 +16,7 @@ from opsknowledge.importing import (
     is_markdown_file,
     publication_fields,
 )
+from opsknowledge.models import Component
 from opsknowledge.references import slug_from_file_name
 
 # What a published report needs (FailureReportSerializer.validate) and where it comes from.
@@ -115,6 +117,11 @@ class Command(ImportCommand):
         parser.add_argument("directory", type=Path, help="folder of postmortems (not recursive)")
         super().add_arguments(parser)
         parser.add_argument(
+            "--create-components",
+            action="store_true",
+            help="create the components (services) front matter names that do not exist",
+        )
+        parser.add_argument(
             "--acknowledge-warnings",
             action="store_true",
             help="publish reports with blameless-language or redaction warnings",
@@ -137,6 +144,7 @@ class Command(ImportCommand):
             return "skipped", reason
         report = parse_report(read_text(path), name)
         fields = dict(report.fields)
+        component_note = self.resolve_components(fields, options)
         if options["license"]:  # the folder's licence file: it applies to every report
             fields["license"] = options["license"]
         # The status is decided per report below (status_for); the visibility follows the
@@ -145,10 +153,38 @@ class Command(ImportCommand):
         if options["acknowledge_warnings"]:
             fields["acknowledge_warnings"] = True
         fields["status"], status_note = status_for(fields, options["status"])
+        fields["source_path"] = name
         slug = str(report.front_matter.get("slug") or "") or slug_for(name)
         outcome, note = self.write(slug, fields, options)
-        notes = [status_note, note, *report.notes]
+        notes = [status_note, note, component_note, *report.notes]
         return outcome, "; ".join(note for note in notes if note)
+
+    @staticmethod
+    def resolve_components(fields, options) -> str:
+        """The catalogue components the front matter's components or services name (slug
+        or alias); an unknown one is created with --create-components, else left out and
+        named in the note (a report is not refused for naming its own service)."""
+        if "components" not in fields:
+            return ""
+        found, unknown = [], []
+        for name in fields["components"]:
+            # "Object Storage" names the component object-storage.
+            component = Component.objects.lookup(name) or Component.objects.lookup(slugify(name))
+            if component is None and options["create_components"] and slugify(name):
+                component, _ = Component.objects.get_or_create(
+                    slug=slugify(name), defaults={"name": name}
+                )
+            if component is None:
+                unknown.append(name)
+            elif component.slug not in found:
+                found.append(component.slug)
+        fields["components"] = found
+        if not unknown:
+            return ""
+        return (
+            f"components not in the catalogue, left out: {', '.join(unknown)} "
+            "(--create-components creates them)"
+        )
 
     def write(self, slug, fields, options) -> tuple[str, str]:
         """Import; a report refused publication for its warnings goes in for review
