@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+import yaml
+
 from opsknowledge import markdown
 from opsknowledge.importing import ImportFailure, read_markdown
 
@@ -145,7 +147,9 @@ LISTS = ("components", "tags", "attendees")
 # As the report's front matter comes: the rows and items of an export, or what a person
 # wrote; the write services judge them like the API's.
 AS_WRITTEN = ("timeline", "action_items", "runbooks", "stated_time_to_detect",
-              "stated_time_to_resolve", "last_reviewed")  # fmt: skip
+              "stated_time_to_resolve", "last_reviewed",
+              # An exported published report whose warnings its publisher acknowledged.
+              "acknowledge_warnings")  # fmt: skip
 SEVERITY_WORDS = {"critical": "sev1", "major": "sev2", "high": "sev2", "minor": "sev3",
                   "medium": "sev3", "low": "sev4"}  # fmt: skip
 
@@ -897,3 +901,90 @@ def read_attendees(section: str) -> list[str]:
             elif words:
                 names.append(" ".join(words)[:MAX_NAME])
     return list(dict.fromkeys(name for name in names if without_placeholder(name)))
+
+
+# -- export -----------------------------------------------------------------------------
+
+# Always written: publication state and the address, which the body never says.
+EXPORT_ALWAYS = ("title", "slug", "visibility", "status", "license")
+
+
+def exported_value(value):
+    """A stored value in the words parse_report() reads back (times ISO in UTC with `Z`,
+    references as slugs, rows as plain mappings)."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {
+            key: exported_value(item)
+            for key, item in value.items()
+            if not (key == "url" and not item)  # action items without a link
+        }
+    if isinstance(value, list | tuple):
+        items = [exported_value(item) for item in value]
+        return sorted(items) if all(isinstance(item, str) for item in items) else items
+    if hasattr(value, "reference"):
+        return value.reference()  # a runbook: "organisation/slug"
+    if hasattr(value, "slug"):
+        return value.slug
+    return value
+
+
+def report_front_matter(report) -> dict:
+    """Every content field of `report` (and its source URL) as front matter."""
+    content = report.content_data()
+    content["runbooks"] = [
+        {"runbook": link["runbook"], "relation": link["relation"]} for link in content["runbooks"]
+    ]
+    front = {"title": report.title, "slug": report.slug}
+    for name in report.CONTENT_FIELDS:
+        if name not in ("title", "body"):
+            front[name] = exported_value(content[name])
+    front["source_url"] = report.source_url
+    if report.status == "published" and report.warnings:
+        front["acknowledge_warnings"] = True
+    return front
+
+
+def _file_text(front: dict, body: str) -> str:
+    dumped = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=100)
+    return f"---\n{dumped}---\n{body}"
+
+
+def _reads_back(text: str, name: str, expected: dict) -> bool:
+    try:
+        fields = parse_report(text, name).fields
+    except ImportFailure:
+        return False
+    return all(
+        exported_value(fields.get(key, DEFAULTS.get(key))) == value
+        for key, value in expected.items()
+        if key != "slug"  # the command's, not a field
+    )
+
+
+# What a field is when the file says nothing of it (a replacing import resets it to this).
+DEFAULTS = {"severity": "", "source_url": "", "last_reviewed": None, "stated_time_to_detect": None,
+            "stated_time_to_resolve": None, "started_at": None, "detected_at": None,
+            "resolved_at": None, "timeline": [], "action_items": [], "runbooks": [],
+            "attendees": [], "tags": [], "components": [], "releases": [],
+            "acknowledge_warnings": None}  # fmt: skip
+
+
+def export_report(report) -> str:
+    """Markdown that import_incidents reads back into exactly this report: the body as
+    stored, under front matter holding every field the body does not already say (a
+    field is left out only when reading the file without it gives the same value)."""
+    expected = report_front_matter(report)
+    front = dict(expected)
+    name = f"{report.slug}.md"
+    # Twice: the start a timeline gives only reads back once the timeline is left out.
+    for key in [*expected, *expected]:
+        if key in EXPORT_ALWAYS or key not in front:
+            continue
+        trial = {k: v for k, v in front.items() if k != key}
+        if _reads_back(_file_text(trial, report.body), name, expected):
+            front = trial
+    return _file_text(front, report.body)

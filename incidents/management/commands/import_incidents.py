@@ -145,14 +145,17 @@ class Command(ImportCommand):
         report = parse_report(read_text(path), name)
         fields = dict(report.fields)
         component_note = self.resolve_components(fields, options)
-        if options["license"]:  # the folder's licence file: it applies to every report
-            fields["license"] = options["license"]
+        if options["license"]:  # the folder's licence file: for reports that name none
+            fields.setdefault("license", options["license"])
         # The status is decided per report below (status_for); the visibility follows the
         # options as for every importer.
         options["create_defaults"] = publication_fields(fields, {**options, "status": None})
         if options["acknowledge_warnings"]:
             fields["acknowledge_warnings"] = True
-        fields["status"], status_note = status_for(fields, options["status"])
+        # A status the file states (an export's) wins over --status, as every field does.
+        fields["status"], status_note = status_for(
+            fields, fields.get("status") or options["status"]
+        )
         fields["source_path"] = name
         slug = str(report.front_matter.get("slug") or "") or slug_for(name)
         outcome, note = self.write(slug, fields, options)
