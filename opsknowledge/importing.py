@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from . import services
 from .exceptions import DomainError, PermissionDenied, ValidationError
+from .models import Revision, Status
 from .progress import Progress
+from .revisions import ANY
 
 logger = logging.getLogger(__name__)
 
@@ -246,6 +249,33 @@ def import_document(
     if dry_run:
         transaction.set_rollback(True)
     return outcome, document
+
+
+def prune_missing(model, kept_paths, options, *, kept_slugs=None) -> int:
+    """Archive (never delete) the organisation's imported documents whose source file is
+    gone or now skipped. A document is found by the path it was imported from
+    (Document.source_path), not by its slug: a file that moved, or whose slug came from
+    front matter, is still the same file. `kept_paths` are the files imported or failed in
+    this run (a broken file keeps its document). Documents imported before paths were
+    stored have none: `kept_slugs`, when given, decides for them."""
+    imported = Revision.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), via=Revision.Via.IMPORT
+    ).values("object_id")
+    documents = model.objects.filter(organisation=options["organisation"], pk__in=imported).exclude(
+        status=Status.ARCHIVED
+    )
+    gone = list(documents.exclude(source_path="").exclude(source_path__in=kept_paths))
+    if kept_slugs is not None:
+        gone += documents.filter(source_path="").exclude(slug__in=kept_slugs)
+    for document in gone:
+        if not options["dry_run"]:
+            services.document_archive(
+                document=document,
+                actor=options["actor"],
+                if_match=ANY,
+                message="Archived: its file is gone from the imported tree, or now skipped",
+            )
+    return len(gone)
 
 
 @dataclass

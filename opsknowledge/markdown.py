@@ -238,7 +238,10 @@ def _join_lines(lines: list[str]) -> str:
 class Document:
     """One parse of a Markdown text: its HTML and its structure."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, links=None):
+        # `links(url, image)`: the URL to render instead of one written in the text, or
+        # None to keep it (opsknowledge.sourcelinks resolves an imported file's relative links).
+        self.links = links
         # markdown-it counts a lone CR as a line break, so `text.split("\n")` must too; both
         # replacements keep the length, so positions in `text` are positions in the input.
         self.text = _CHECKBOX_MARKS.sub("\ufffd", _LONE_CR.sub("\n", text))
@@ -286,8 +289,20 @@ class Document:
                 checked = "checked" in children[0].content
                 children[0] = Token("text", "", 0, content="\ufdd1" if checked else "\ufdd0")
 
+    def _resolve_links(self):
+        for token in self.tokens:
+            for child in token.children or ():
+                name = {"link_open": "href", "image": "src"}.get(child.type)
+                url = child.attrGet(name) if name else None
+                if url:
+                    resolved = self.links(str(url), child.type == "image")
+                    if resolved is not None:
+                        child.attrSet(name, resolved)
+
     @cached_property
     def html(self) -> str:
+        if self.links is not None:
+            self._resolve_links()
         html = sanitise(PARSER.renderer.render(self.tokens, PARSER.options, {}))
         # rstrip: markdown-it ends every block with a newline; the stored HTML need not.
         return _CHECKBOX_MARKS.sub(lambda mark: CHECKBOXES[mark.group(0)], html).rstrip("\n")
@@ -403,13 +418,13 @@ def _allowed_class(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def render(text: str) -> str:
+def render(text: str, links=None) -> str:
     if not text:
         return ""
-    return Document(text).html
+    return Document(text, links).html
 
 
-def render_within_limits(text: str) -> str:
+def render_within_limits(text: str, links=None) -> str:
     """`render(text)` for text being written: TooComplex when rendering it (or showing it
     in a browser) would cost too much — too deeply nested, or too many brackets. Rendering
     and sanitising a document within the limits and DOCUMENT_MARKDOWN_MAX_BYTES stays under
@@ -421,7 +436,7 @@ def render_within_limits(text: str) -> str:
         raise TooComplex(
             f"Use at most {MAX_BRACKETS} '[' (links, images, task-list boxes); this has {brackets}."
         )
-    document = Document(text)
+    document = Document(text, links)
     if document.depth > NESTING_DEPTH:
         raise TooComplex(
             f"Block quotes, lists and HTML elements may nest at most {NESTING_DEPTH} levels "
@@ -445,26 +460,31 @@ def sanitise(html: str) -> str:
 # -- stored HTML ---------------------------------------------------------------------------
 
 
-def rerender(queryset, fields: Iterable[str], *, batch_size: int = 200) -> Iterator[int]:
+def rerender(
+    queryset, fields: Iterable[str], *, batch_size: int = 200, links=None
+) -> Iterator[int]:
     """Render the Markdown `fields` of every row in `queryset` again into their `<name>_html`
     columns, yielding the number of rows each batch read. Rows whose HTML is current are not
     written, so a second run writes nothing. Writes go through QuerySet.update: rendering
     anew is no edit, so there is no revision and `updated` stays (auto_now is not applied).
     Takes field names, not the model's MARKDOWN_FIELDS, so migrations can pass historical
-    models."""
+    models. `links`: (column names, build) for documents whose relative links resolve:
+    `build(*values of those columns)` gives the row's link resolver."""
     fields = list(fields)
     columns = [f"{name}_html" for name in fields]
+    extra, build = links if links is not None else ((), None)
     after = None
     while True:
         rows = queryset.order_by("pk")
         if after is not None:
             rows = rows.filter(pk__gt=after)
-        batch = list(rows.values_list("pk", *fields, *columns)[:batch_size])
+        batch = list(rows.values_list("pk", *fields, *columns, *extra)[:batch_size])
         if not batch:
             return
         for pk, *values in batch:
-            sources, stored = values[: len(fields)], values[len(fields) :]
-            fresh = [render(source or "") for source in sources]
+            sources, stored = values[: len(fields)], values[len(fields) : 2 * len(fields)]
+            resolve = build(*values[2 * len(fields) :]) if build else None
+            fresh = [render(source or "", resolve) for source in sources]
             pairs = zip(columns, fresh, stored, strict=True)
             changed = {column: html for column, html, old in pairs if html != old}
             if changed:

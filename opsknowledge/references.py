@@ -168,3 +168,20 @@ def slug_from_file_name(name: str) -> str:
     if dot and f".{suffix.lower()}" in MARKDOWN_SUFFIXES:
         name = stem
     return re.sub(r"-{2,}", "-", slugify(re.sub(r"[_.]", "-", name))).strip("-")
+
+
+# A folder's overview page takes the folder's name (importers: README.md, index.md, _index.md).
+OVERVIEW_STEMS = {"readme", "index", "_index"}
+
+
+def slug_from_tree_path(path: str) -> str:
+    """The slug an importer derives for the file at `path` in a tree: its file name's
+    (`slug_from_file_name`), or for a folder's overview page (`README.md`, `index.md`) the
+    folder's. A relative link to the file resolves to the document by this slug."""
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        return ""
+    stem = parts[-1].rpartition(".")[0] if "." in parts[-1] else parts[-1]
+    if stem.lower() in OVERVIEW_STEMS and len(parts) > 1:
+        return slug_from_file_name(parts[-2])
+    return slug_from_file_name(parts[-1])

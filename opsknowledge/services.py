@@ -17,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import markdown, references
+from . import markdown, references, sourcelinks
 from .exceptions import (
     Conflict,
     PermissionDenied,
@@ -193,8 +193,18 @@ def _check_content(document):
     document.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
 
 
-def _columns(model, data: dict) -> dict:
-    """The values in `data` that are plain columns of `model`, plus rendered Markdown."""
+def _links(model, organisation, data: dict, current=None):
+    """How the relative links of a document's Markdown resolve: from its source path, as
+    `data` sets it or the document has it (opsknowledge.sourcelinks)."""
+    path, url = (
+        data.get(name, getattr(current, name, "")) or "" for name in model.PROVENANCE_FIELDS
+    )
+    return sourcelinks.resolver(model.kind, organisation.slug, path, url)
+
+
+def _columns(model, data: dict, links=None) -> dict:
+    """The values in `data` that are plain columns of `model`, plus rendered Markdown
+    (relative links resolved by `links`)."""
     columns = {}
     for name, value in data.items():
         if name in model.RELATED_CONTENT or name == "tags" or name in ADDRESS_FIELDS:
@@ -211,7 +221,7 @@ def _columns(model, data: dict) -> dict:
     for name in model.MARKDOWN_FIELDS:
         if name in data:
             try:
-                columns[f"{name}_html"] = markdown.render_within_limits(data[name] or "")
+                columns[f"{name}_html"] = markdown.render_within_limits(data[name] or "", links)
             except markdown.TooComplex as error:
                 errors[name] = [str(error)]
     if errors:
@@ -236,9 +246,14 @@ def _store_provenance(document, data: dict):
         if name in data and data[name] != getattr(document, name)
     }
     if moved:
+        # Relative links resolve from the new path.
+        links = _links(type(document), document.organisation, moved, document)
+        for name in document.MARKDOWN_FIELDS:
+            moved[f"{name}_html"] = markdown.render(getattr(document, name) or "", links)
         type(document).objects.filter(pk=document.pk).update(**moved)
         for name, value in moved.items():
             setattr(document, name, value)
+        _store_derived(document)
 
 
 def _publishes(before: dict | None, after: dict) -> bool:
@@ -291,7 +306,7 @@ def document_create(
     _check_markdown_size(model, None, data)
     data = _normalised(model, data, actor.access)
     document = model(organisation=organisation, slug=slug, author=actor.user, revision=1)
-    for attname, value in _columns(model, data).items():
+    for attname, value in _columns(model, data, _links(model, organisation, data)).items():
         setattr(document, attname, value)
     _check_content(document)
     try:
@@ -351,7 +366,7 @@ def document_update(
         if if_match != ANY and current.revision not in if_match:
             raise PreconditionFailed(current.revision)
         expected = current.revision
-        columns = _columns(model, data)
+        columns = _columns(model, data, _links(model, current.organisation, data, current))
         for attname, value in columns.items():
             setattr(current, attname, value)
         _check_content(current)

@@ -13,23 +13,23 @@ import os
 import re
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import yaml
-from django.contrib.contenttypes.models import ContentType
 from django.utils.text import slugify
 
-from opsknowledge import markdown, references, services
+from opsknowledge import markdown, references
 from opsknowledge.importing import (
     ImportFailure,
     find_license,
     import_document,
     is_markdown_file,
+    prune_missing,
     publication_fields,
     read_markdown,
 )
-from opsknowledge.models import Component, Revision, Status
+from opsknowledge.models import Component
 from opsknowledge.references import MARKDOWN_SUFFIXES
-from opsknowledge.revisions import ANY
 
 from .models import Practice, Runbook
 
@@ -48,7 +48,7 @@ ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEPRECATED = re.compile(r"\s*\[deprecated\]\s*$", re.I)
 NO_COMPONENT_FOLDER = "no-component"
 # A folder's overview page: it takes the folder's name (or is skipped when it only links).
-OVERVIEW_NAMES = {"readme", "index", "_index"}
+OVERVIEW_NAMES = references.OVERVIEW_STEMS
 # A list item that is nothing but a link (a table of contents, a list of the folder's pages).
 LINK_ITEM = re.compile(r"\s*(?:[-*+]|\d+[.)])\s+(?:\[[^\]]*\]\([^)]*\)|<[^>]+>|https?://\S+)\s*")
 
@@ -117,6 +117,7 @@ class RunbookTreeImporter:
         prune: bool = False,
         refused=(),
         license_top: Path | None = None,
+        source_url: str = "",
     ):
         self.model = KINDS[kind]
         self.create_components = create_components
@@ -126,6 +127,9 @@ class RunbookTreeImporter:
         self.unknown_folders: dict[str, int] = Counter()
         self.imported_slugs: dict[str, str] = {}  # slug -> file, to refuse duplicates
         self.kept_slugs: set[str] = set()  # documents --prune must keep: files that failed
+        self.kept_paths: set[str] = set()  # the same, by source path
+        # The raw-file address of the tree's root (a repository's): documents link to it.
+        self.source_url = source_url.rstrip("/")
         self.skips: dict[str, str] = dict(refused)
         self.alert_folders: set[Path] = set()
         self.renamed: list[str] = []
@@ -202,6 +206,7 @@ class RunbookTreeImporter:
         except ImportFailure:
             # A file that fails is broken, not gone: --prune keeps the document its name
             # derives (a slug from broken front matter is not known).
+            self.kept_paths.add(name)
             stem = path.stem.lower() if path.suffix.lower() in MARKDOWN_SUFFIXES else path.name
             named = path.parent if stem in OVERVIEW_NAMES else path
             self.kept_slugs.add(references.slug_from_file_name(named.name))
@@ -251,6 +256,10 @@ class RunbookTreeImporter:
             raise ImportFailure(f"slug '{slug}' is already used by {earlier}")
         self.imported_slugs[slug] = name
         self.kept_slugs.add(slug)
+        self.kept_paths.add(name)
+        fields["source_path"] = name
+        if self.source_url:
+            fields["source_url"] = f"{self.source_url}/{quote(name)}"
         create_defaults = publication_fields(fields, options)
         outcome, _document = import_document(
             model=self.model,
@@ -276,10 +285,9 @@ class RunbookTreeImporter:
         derived = not front.get("slug")
         if not derived:
             slug = str(front.pop("slug"))
-        elif overview:
-            slug = references.slug_from_file_name(path.parent.name)
         else:
-            slug = slug_from_file_name(path)
+            # The derivation relative links resolve by (opsknowledge.sourcelinks).
+            slug = references.slug_from_tree_path(path.relative_to(root).as_posix())
         front.pop("slug", None)
         if not slug:
             raise ImportFailure(
@@ -383,28 +391,9 @@ class RunbookTreeImporter:
         return result
 
     def prune_missing(self, options) -> int:
-        """Archive (never delete) the organisation's imported documents whose files are gone
-        or now skipped; a file that failed keeps its document."""
-        imported = Revision.objects.filter(
-            content_type=ContentType.objects.get_for_model(self.model),
-            via=Revision.Via.IMPORT,
-        ).values("object_id")
-        gone = (
-            self.model.objects.filter(organisation=options["organisation"], pk__in=imported)
-            .exclude(slug__in=self.kept_slugs)
-            .exclude(status=Status.ARCHIVED)
-        )
-        pruned = 0
-        for document in gone:
-            if not options["dry_run"]:
-                services.document_archive(
-                    document=document,
-                    actor=options["actor"],
-                    if_match=ANY,
-                    message="Archived: its file disappeared from the imported tree",
-                )
-            pruned += 1
-        return pruned
+        """Archive the organisation's imported documents whose files are gone or now
+        skipped, by their stored source path (opsknowledge.importing.prune_missing)."""
+        return prune_missing(self.model, self.kept_paths, options, kept_slugs=self.kept_slugs)
 
 
 # -- export -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ class Runbook(AdoptableDocument):
                 )
 
     def derived_columns(self) -> dict:
-        return {"lint_facts": body_facts(self.body)}
+        return {"lint_facts": body_facts(self.body, self.source_path, self.source_url)}
 
     @classmethod
     def normalise_related_content(cls, name, value, *, reader=None):

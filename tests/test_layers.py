@@ -31,6 +31,7 @@ LAYERS = [
             "opsknowledge.kinds",
             "opsknowledge.keys",
             "opsknowledge.referrers",
+            "opsknowledge.sourcelinks",
             "incidents.checks",
             "runbooks.body",
         ),

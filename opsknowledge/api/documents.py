@@ -59,7 +59,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     """Fields common to every document kind (API.md "Documents")."""
 
     # Fields a list item leaves out (they are the heavy ones).
-    DETAIL_ONLY = ("body", "body_html")
+    DETAIL_ONLY = ("body", "body_html", "source_path", "source_url")
 
     organisation = SlugReferenceField(
         noun="organisation", queryset=Organisation.objects.all(), required=False
@@ -83,6 +83,9 @@ class DocumentSerializer(serializers.ModelSerializer):
         error_messages={"invalid_choice": License.refusal("{input}")},
     )
     body_html = serializers.CharField(read_only=True)
+    # Set by the importers (Document.source_path): where the document was imported from.
+    source_path = serializers.CharField(read_only=True)
+    source_url = serializers.CharField(read_only=True)
     revision = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
     api_url = serializers.SerializerMethodField()
@@ -113,6 +116,8 @@ class DocumentSerializer(serializers.ModelSerializer):
             "updated",
             "url",
             "api_url",
+            "source_path",
+            "source_url",
             "acknowledge_warnings",
         ]
         read_only_fields = ["created", "updated"]

@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from incidents.importers import PostmortemFolderImporter
 from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
 from opsknowledge.importing import ImportFailure, run_import
@@ -42,21 +43,34 @@ class ArchiveParser(parsers.BaseParser):
         return {ARCHIVE_BODY: data}
 
 
+# `incident`: a folder of Markdown postmortems (incidents.importers), not a runbook tree.
+UPLOAD_KINDS = sorted([*KINDS, "incident"])
+
+
 class ImportOptions(serializers.Serializer):
     organisation = serializers.SlugField(required=False)
-    kind = serializers.ChoiceField(choices=sorted(KINDS), default="runbook")
+    kind = serializers.ChoiceField(choices=UPLOAD_KINDS, default="runbook")
     # Without them: defaults for the documents the import creates only (as the commands).
     visibility = serializers.ChoiceField(
         choices=["public", "community", "organisation"], required=False
     )
-    status = serializers.ChoiceField(choices=["draft", "published"], required=False)
+    status = serializers.ChoiceField(choices=["draft", "in_review", "published"], required=False)
     license = serializers.ChoiceField(choices=License.values, required=False)
     create_components = serializers.BooleanField(default=False)
     prune = serializers.BooleanField(default=False)
+    # The raw-file address of the archive's tree in its repository: images link there.
+    source_url = serializers.URLField(required=False, default="")
     dry_run = serializers.BooleanField(default=False)
+    # Failure reports only: publish reports with blameless-language or redaction warnings.
+    acknowledge_warnings = serializers.BooleanField(default=False)
+
+    def validate(self, data):
+        if data.get("status") == "in_review" and data["kind"] != "incident":
+            raise ValidationError({"status": ["in_review is a status of failure reports only."]})
+        return data
 
 
-def tree_root(target: Path, refused: list) -> tuple[Path, list]:
+def tree_root(target: Path, refused: list, *, components=True) -> tuple[Path, list]:
     """The folder an archive holds its tree in: its one top folder when it has nothing
     else and names no component (`tar czf x.tar.gz runbooks/`), so the upload sees the
     tree the command is given: the same file names, no component named after the
@@ -68,7 +82,7 @@ def tree_root(target: Path, refused: list) -> tuple[Path, list]:
         and entries[0].is_dir()
         and tops <= {entries[0].name}
         # An archive of one component's folder (`ceph/`) keeps it as the component.
-        and Component.objects.lookup(entries[0].name) is None
+        and not (components and Component.objects.lookup(entries[0].name) is not None)
     ):
         prefix = f"{entries[0].name}/"
         return entries[0], [(name.removeprefix(prefix), why) for name, why in refused]
@@ -105,7 +119,8 @@ class ImportView(APIView):
         ),
     )
     def post(self, request):
-        """Import a tar.gz or zip archive of Markdown runbooks into the token's organisation.
+        """Import a tar.gz or zip archive of Markdown runbooks (or, with `kind=incident`,
+        of Markdown postmortems) into the token's organisation.
 
         Options come as form fields or query parameters; `ok` is false when any file failed
         (each file is all-or-nothing, the others are imported)."""
@@ -127,14 +142,24 @@ class ImportView(APIView):
                 if error.too_large:
                     raise TooLarge(str(error)) from None
                 raise ValidationError({"file": [str(error)]}) from None
-            tree, refused = tree_root(Path(root), refused)
-            importer = RunbookTreeImporter(
-                kind=options["kind"],
-                create_components=options["create_components"],
-                prune=options["prune"],
-                refused=refused,
-                license_top=Path(root),
-            )
+            if options["kind"] == "incident":
+                tree, refused = tree_root(Path(root), refused, components=False)
+                importer = PostmortemFolderImporter(
+                    create_components=options["create_components"],
+                    acknowledge_warnings=options["acknowledge_warnings"],
+                    prune=options["prune"],
+                    refused=refused,
+                )
+            else:
+                tree, refused = tree_root(Path(root), refused)
+                importer = RunbookTreeImporter(
+                    kind=options["kind"],
+                    create_components=options["create_components"],
+                    prune=options["prune"],
+                    refused=refused,
+                    license_top=Path(root),
+                    source_url=options["source_url"],
+                )
             options.update(
                 root=tree,
                 organisation=organisation,

@@ -10,7 +10,19 @@ Idempotent (rows already current are not written); creates no revision and leave
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
+from opsknowledge import sourcelinks
 from opsknowledge.markdown import rerender
+
+
+def links_of(model):
+    """An imported document's relative links resolve from its source path (sourcelinks)."""
+    if not getattr(model, "PROVENANCE_FIELDS", None):
+        return None
+
+    def build(organisation, path, url):
+        return sourcelinks.resolver(model.kind, organisation, path, url)
+
+    return (("organisation__slug", *model.PROVENANCE_FIELDS), build)
 
 
 def markdown_models():
@@ -37,7 +49,10 @@ class Command(BaseCommand):
             rows = model._base_manager.all()
             total, done = rows.count(), 0
             label = model._meta.label
-            for count in rerender(rows, fields, batch_size=options["batch_size"]):
+            batches = rerender(
+                rows, fields, batch_size=options["batch_size"], links=links_of(model)
+            )
+            for count in batches:
                 done += count
                 self.stderr.write(f"\r{label}: {done}/{total}", ending="")
             self.stderr.write(f"\r{label}: {done}/{total} rendered")

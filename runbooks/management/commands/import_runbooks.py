@@ -24,6 +24,12 @@ class Command(ImportCommand):
             help="SPDX id for files whose front matter names none (default CC-BY-SA-4.0)",
         )
         parser.add_argument(
+            "--source-url",
+            default="",
+            help="the raw-file address of DIR in its repository (e.g. https://raw."
+            "githubusercontent.com/org/repo/main/alerts): images link there",
+        )
+        parser.add_argument(
             "--prune",
             action="store_true",
             help="archive the organisation's imported documents whose files disappeared",
@@ -35,6 +41,7 @@ class Command(ImportCommand):
             kind=options["kind"],
             create_components=options["create_components"],
             prune=options["prune"],
+            source_url=options["source_url"],
         )
         return super().handle(*args, **options)
 
