@@ -314,7 +314,14 @@ def test_list_items_leave_out_the_body(api, catalogue_of_runbooks):
     item = api.get(LIST).json()["results"][0]
     assert "body" not in item and "body_html" not in item
     detail = api.get(item["api_url"]).json()
-    assert set(detail) - set(item) == {"body", "body_html", "incidents", "lint"}
+    assert set(detail) - set(item) == {
+        "body",
+        "body_html",
+        "source_path",
+        "source_url",
+        "incidents",
+        "lint",
+    }
 
 
 def test_ordering(api, catalogue_of_runbooks):

@@ -194,8 +194,17 @@ CONTENT = ("title", "summary", "body", "body_html", "visibility", "status", "lic
 
 
 def documents_by_slug(organisation):
+    """Content by slug; relative links render to the organisation's own pages, so its slug
+    in body_html is left out of the comparison."""
+
+    def value(runbook, name):
+        found = getattr(runbook, name)
+        if name == "body_html":
+            return found.replace(f'href="/runbooks/{organisation}/', 'href="/runbooks/-/')
+        return found
+
     return {
-        runbook.slug: ({name: getattr(runbook, name) for name in CONTENT}, snapshot(runbook))
+        runbook.slug: ({name: value(runbook, name) for name in CONTENT}, snapshot(runbook))
         for runbook in Runbook.objects.filter(organisation__slug=organisation)
     }
 

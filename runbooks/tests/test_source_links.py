@@ -134,3 +134,15 @@ def test_rendering_everything_again_keeps_the_resolved_links(tree):
     Runbook.objects.filter(slug="cephdown").update(body_html="stale")
     call_command("render_markdown", "--all", stdout=io.StringIO(), stderr=io.StringIO())
     assert Runbook.objects.get(slug="cephdown").body_html == before
+
+
+def test_the_api_shows_the_source_read_only(tree, client):
+    add_osd(tree)
+    run(tree, "--visibility", "public", "--source-url", RAW)
+    detail = client.get("/api/v1/runbooks/acme/osddown/").json()
+    assert (detail["source_path"], detail["source_url"]) == (
+        "osd/OSDDown.md",
+        f"{RAW}/osd/OSDDown.md",
+    )
+    listing = client.get("/api/v1/runbooks/").json()["results"]
+    assert "source_path" not in listing[0]  # detail only, like the body
