@@ -1,6 +1,7 @@
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, License, Status, Visibility
 from .revisions import Revision
+from .search import SearchEntry, SearchWord
 from .tokens import APIToken
 
 __all__ = [
@@ -13,6 +14,8 @@ __all__ = [
     "Release",
     "Revision",
     "Role",
+    "SearchEntry",
+    "SearchWord",
     "Status",
     "Visibility",
 ]

@@ -1,0 +1,315 @@
+"""Search as readers use it: `search(reader, q=..., ...)` → one page of ranked hits with
+snippets, the count, facets and a suggestion, computed from documents `reader` may read
+only (every query below starts from `SearchEntry.objects.visible_to(reader)`).
+
+Errors are `ValidationError`s naming the parameter (a 400 at the API), never a 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count
+
+from ..models import Component, Organisation, Release, SearchEntry
+from ..references import did_you_mean
+from . import index
+from .backends import backend, mark_snippet
+from .query import Query, QueryError, parse
+
+EXACT_UP_TO = 10_000  # count and facets are exact up to here (API.md), estimated beyond
+REACHABLE = 1_000  # hits reachable by paging
+PAGE_SIZE, MAX_PAGE_SIZE = 20, 50
+FACET_SIZE = 20  # values per facet, most frequent first
+ORDERINGS = ("relevance", "-updated")
+DIMENSIONS = ("kind", "organisation", "component", "release", "tag")
+SUGGEST_BELOW = 5  # results under which "did you mean" is looked for
+
+
+@dataclass
+class Hit:
+    kind: str
+    label: str
+    organisation: str
+    slug: str
+    title: str
+    url: str
+    api_url: str
+    snippet: str
+    score: float
+    updated: object
+
+
+@dataclass
+class Results:
+    query: Query
+    count: int
+    count_exact: bool
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None
+    page: int
+    page_size: int
+    filters: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        reachable = min(self.count, REACHABLE)
+        return max(1, -(-reachable // self.page_size))
+
+
+def _invalid(name: str, message: str):
+    raise ValidationError({name: [message]})
+
+
+def kinds() -> dict[str, str]:
+    """kind → label, of every registered kind."""
+    return {spec.kind: spec.label for spec in index.searchables()}
+
+
+def _catalogue(model, name: str, value: str, *, aliases=False):
+    value = value.strip().lower()
+    found = model.objects.filter(slug=value).first()
+    if found is None and aliases:
+        found = model.objects.lookup(value)
+    if found is None:
+        noun = model._meta.verbose_name
+        choices = model.objects.values_list("slug", flat=True)
+        _invalid(name, f"unknown {noun} '{value}'" + did_you_mean(value, choices))
+    return found
+
+
+def _number(name: str, value, default: int, *, low: int, high: int | None = None) -> int:
+    if value in (None, ""):
+        return default
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        _invalid(name, f"'{text[:20]}' is not a whole number.")
+    number = int(text)
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        _invalid(name, f"must be {bound}.")
+    return number
+
+
+def filter_conditions(
+    *, kind=None, organisation=None, component=None, release=None, tag=None
+) -> dict:
+    """The filters as conditions on SearchEntry, by dimension; unknown catalogue values are
+    a ValidationError naming the parameter and the closest valid one (the catalogue is
+    public), tags are not validated (the tag table is shared and must not tell)."""
+    conditions = {}
+    if kind:
+        wanted = [k.strip() for k in str(kind).split(",") if k.strip()]
+        valid = kinds()
+        unknown = [k for k in wanted if k not in valid]
+        if unknown:
+            _invalid("kind", f"unknown kind '{unknown[0]}'; use {', '.join(valid)}.")
+        conditions["kind"] = {"kind__in": wanted}
+    if organisation:
+        found = _catalogue(Organisation, "organisation", organisation)
+        conditions["organisation"] = {"organisation_id": found.pk}
+    if component:
+        found = _catalogue(Component, "component", component, aliases=True)
+        ids = Component.objects.with_descendants([found])
+        slugs = Component.objects.filter(pk__in=ids).values_list("slug", flat=True)
+        conditions["component"] = index.contains_any("components", slugs)
+    if release:
+        found = _catalogue(Release, "release", release)
+        conditions["release"] = index.contains_any("releases", [found.slug])
+    if tag:
+        conditions["tag"] = index.contains_any("tags", [str(tag).strip().lower()])
+    return conditions
+
+
+def _apply(queryset, conditions: dict, *, leave_out=None):
+    for dimension, condition in conditions.items():
+        if dimension == leave_out:
+            continue
+        queryset = (
+            queryset.filter(**condition)
+            if isinstance(condition, dict)
+            else queryset.filter(condition)
+        )
+    return queryset
+
+
+def readable_entries(reader, *, archived=False):
+    entries = SearchEntry.objects.visible_to(reader)
+    return entries if archived else entries.filter(archived=False)
+
+
+def matching(reader, query: Query, *, archived=False):
+    """Readable entries that match `query` (no filters)."""
+    return readable_entries(reader, archived=archived).filter(backend().match(query))
+
+
+def _count(queryset, readable) -> tuple[int, bool]:
+    count = queryset.values("id")[: EXACT_UP_TO + 1].count()
+    if count <= EXACT_UP_TO:
+        return count, True
+    return _estimate(queryset, readable), False
+
+
+def _estimate(queryset, readable) -> int:
+    """Beyond the exact range: the first EXACT_UP_TO + 1 matches by id reach some way into
+    the readable rows; the share they cover there, extrapolated to all readable rows.
+    Computed from readable rows only, never from planner statistics or global counts."""
+    ids = queryset.order_by("id").values_list("id", flat=True)[: EXACT_UP_TO + 1]
+    last = max(ids)
+    span = readable.filter(id__lte=last).count() or 1
+    return max(EXACT_UP_TO + 1, round((EXACT_UP_TO + 1) * readable.count() / span))
+
+
+def _json_facet(queryset, column: str) -> dict[str, int]:
+    sql, params = queryset.values("id").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        source = f"jsonb_array_elements_text(e.{column}) AS j(value)"
+    else:
+        source = f"json_each(e.{column}) AS j"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT j.value, count(*) FROM opsknowledge_searchentry e, {source}"
+            f" WHERE e.id IN ({sql}) GROUP BY j.value ORDER BY count(*) DESC, j.value"
+            f" LIMIT {FACET_SIZE}",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
+def _facet(queryset, dimension: str) -> dict[str, int]:
+    if dimension in ("kind", "organisation"):
+        column = "kind" if dimension == "kind" else "organisation__slug"
+        rows = (
+            queryset.order_by()
+            .values(column)
+            .annotate(n=Count("id"))
+            .order_by("-n", column)[:FACET_SIZE]
+        )
+        return {row[column]: row["n"] for row in rows}
+    return _json_facet(
+        queryset, {"component": "components", "release": "releases"}.get(dimension, "tags")
+    )
+
+
+def _suggestion(reader, query: Query, archived: bool) -> str | None:
+    """The query with each word that finds nothing readable replaced by the closest indexed
+    word that does; None when there is nothing to correct. Candidates are all indexed words
+    above a similarity threshold, tried closest first, and a candidate counts only if a
+    document the reader can read contains it: what is suggested never depends on documents
+    the reader cannot read."""
+    engine = backend()
+    readable = readable_entries(reader, archived=archived)
+    replacements = {}
+    for word in dict.fromkeys(query.words):
+        if readable.filter(engine.word_match(word)).exists():
+            continue
+        for candidate in engine.candidates(word):
+            if readable.filter(engine.word_match(candidate)).exists():
+                replacements[word] = candidate
+                break
+    if not replacements:
+        return None
+    pattern = re.compile(
+        r"(?<![^\W_])(" + "|".join(re.escape(w) for w in replacements) + r")(?![^\W_])",
+        re.IGNORECASE,
+    )
+    return pattern.sub(lambda m: replacements[m.group(1).lower()], query.text)
+
+
+def search(
+    reader,
+    *,
+    q,
+    kind=None,
+    organisation=None,
+    component=None,
+    release=None,
+    tag=None,
+    status=None,
+    ordering=None,
+    page=None,
+    page_size=None,
+    facets=True,
+) -> Results:
+    try:
+        query = parse(q if isinstance(q, str) else "")
+    except QueryError as error:
+        raise ValidationError({"q": [str(error)]}) from None
+    if status not in (None, "", "archived"):
+        _invalid("status", "use 'archived' to include archived documents, or leave it out.")
+    archived = status == "archived"
+    ordering = ordering or "relevance"
+    if ordering not in ORDERINGS:
+        _invalid(
+            "ordering", f"'{str(ordering)[:30]}' is not an ordering; use {', '.join(ORDERINGS)}."
+        )
+    page_size = _number("page_size", page_size, PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
+    page = _number("page", page, 1, low=1)
+    if (page - 1) * page_size >= REACHABLE:
+        _invalid("page", f"only the first {REACHABLE} hits can be paged to; narrow the search.")
+    conditions = filter_conditions(
+        kind=kind, organisation=organisation, component=component, release=release, tag=tag
+    )
+    engine = backend()
+    base = matching(reader, query, archived=archived)
+    filtered = _apply(base, conditions)
+    count, exact = _count(filtered, readable_entries(reader, archived=archived))
+    hits = []
+    if count and (page - 1) * page_size < count:
+        ranked = filtered.select_related("organisation")
+        if ordering == "relevance":
+            ranked = ranked.annotate(score=engine.score(query)).order_by(
+                "-score", "-updated", "-id"
+            )
+        else:
+            ranked = ranked.order_by("-updated", "-id")
+        start = (page - 1) * page_size
+        entries = list(ranked[start : start + page_size])
+        snippets = engine.snippets(query, [entry.pk for entry in entries])
+        labels = kinds()
+        for entry in entries:
+            snippet = snippets.get(entry.pk) or ""
+            if "<mark>" not in snippet and entry.summary:
+                snippet = mark_snippet(entry.summary[:300])
+            hits.append(
+                Hit(
+                    kind=entry.kind,
+                    label=labels.get(entry.kind, entry.kind),
+                    organisation=entry.organisation.slug,
+                    slug=entry.slug,
+                    title=entry.title,
+                    url=entry.url,
+                    api_url=entry.api_url,
+                    snippet=snippet,
+                    score=round(float(getattr(entry, "score", 0.0)), 6),
+                    updated=entry.updated,
+                )
+            )
+    facet_counts = {}
+    if facets:
+        for dimension in DIMENSIONS:
+            facet_counts[dimension] = _facet(
+                _apply(base, conditions, leave_out=dimension), dimension
+            )
+    suggestion = _suggestion(reader, query, archived) if count < SUGGEST_BELOW else None
+    return Results(
+        query=query,
+        count=count,
+        count_exact=exact,
+        hits=hits,
+        facets=facet_counts,
+        suggestion=suggestion,
+        page=page,
+        page_size=page_size,
+        filters={
+            "kind": kind,
+            "organisation": organisation,
+            "component": component,
+            "release": release,
+            "tag": tag,
+        },
+    )
