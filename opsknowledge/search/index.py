@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_delete
 
 from ..models import SearchEntry, Status
 from .query import split_camel_case
@@ -82,6 +83,13 @@ _REGISTRY: dict[str, Searchable] = {}
 
 def register(searchable: Searchable):
     _REGISTRY[searchable.kind] = searchable
+    # Documents are archived, never deleted, by the services; a deletion elsewhere (the
+    # admin, a cascade from a deleted release) must not leave a hit without a document.
+    post_delete.connect(_deleted, sender=searchable.model, weak=False)
+
+
+def _deleted(sender, instance, **kwargs):
+    remove(instance)
 
 
 def searchables() -> list[Searchable]:
@@ -323,3 +331,29 @@ def reindex_catalogue_entry(entry, before: dict | None):
         return
     column = "components" if hasattr(entry, "aliases") else "releases"
     reindex_entries(SearchEntry.objects.filter(contains_any(column, {before["slug"], entry.slug})))
+
+
+def rebuild(*, batch_size: int = 500):
+    """Index every object of every kind again, in batches; removes entries whose object is
+    gone. Yields the number indexed per batch (for a progress bar); `total()` counts them."""
+    from ..revisions import snapshot
+
+    for spec in searchables():
+        objects = spec.model.objects.select_related(*spec.select_related).order_by("pk")
+        last = 0
+        while True:
+            batch = list(objects.filter(pk__gt=last).prefetch_related(*spec.prefetch)[:batch_size])
+            if not batch:
+                break
+            update_many((obj, snapshot(obj)) for obj in batch)
+            last = batch[-1].pk
+            yield len(batch)
+        gone = SearchEntry.objects.filter(kind=spec.kind).exclude(
+            object_id__in=spec.model.objects.values("pk")
+        )
+        gone.delete()
+    SearchEntry.objects.exclude(kind__in=[spec.kind for spec in searchables()]).delete()
+
+
+def total() -> int:
+    return sum(spec.model.objects.count() for spec in searchables())

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management.color import no_style
 
 from opsknowledge import services
 from opsknowledge.importing import import_document
@@ -249,3 +250,81 @@ def test_one_entry_per_document(orgs):
         document=document, data={"body": "x"}, actor=services.Actor.operator(), if_match="*"
     )
     assert SearchEntry.objects.count() == 1
+
+
+def test_release_notes_are_found_and_link_to_their_release_page(orgs):
+    from opsknowledge.models import Release
+    from releases.services import release_note_upsert
+
+    _outcome, note = release_note_upsert(
+        organisation=orgs["scs"],
+        release=Release.objects.get(slug="r3"),
+        slug="ceph-quincy",
+        fields={"kind": "upgrade", "title": "Ceph moves to Quincy", "body": "Upgrade the OSDs."},
+        actor=services.Actor.operator(),
+    )
+    [hit] = search(None, q="quincy").hits
+    assert (hit.kind, hit.url) == ("release-note", note.page_url())
+    assert slugs(search(None, q="quincy", release="r3")) == ["ceph-quincy"]
+    assert slugs(search(None, q="quincy", release="r2")) == []
+    release_note_upsert(
+        organisation=orgs["scs"],
+        release=note.release,
+        slug="ceph-quincy",
+        fields={"status": "archived"},
+        actor=services.Actor.operator(),
+    )
+    assert slugs(search(None, q="quincy", status="archived")) == []  # members only
+    assert slugs(search(member(orgs["scs"]), q="quincy", status="archived")) == ["ceph-quincy"]
+
+
+def test_rebuild_indexes_everything_and_drops_what_is_gone(orgs):
+    import io
+
+    from django.core.management import call_command
+
+    publish(organisation=orgs["scs"], slug="osd", body="ceph osd")
+    SearchEntry.objects.all().delete()
+    assert slugs(search(None, q="ceph")) == []
+    out = io.StringIO()
+    call_command("rebuild_search_index", stdout=out, stderr=io.StringIO())
+    assert slugs(search(None, q="ceph")) == ["osd"]
+    assert "Indexed 1 documents" in out.getvalue()
+    Runbook.objects.filter(slug="osd").delete()
+    assert search(None, q="ceph").count == 0 and SearchEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_index_is_emptied_with_its_table(catalogue):
+    """Django's flush between transactional tests deletes the table's rows: the FTS index
+    (SQLite) or the vector column (PostgreSQL) must not keep them."""
+    org = Organisation.objects.get(slug="scs")
+    publish(organisation=org, slug="osd", body="zyxflush")
+    assert slugs(search(None, q="zyxflush")) == ["osd"]
+    from django.db import connection
+
+    connection.ops.execute_sql_flush(
+        connection.ops.sql_flush(no_style(), ["opsknowledge_searchentry"])
+    )
+    publish(organisation=org, slug="other", body="unrelated")
+    assert search(None, q="zyxflush").count == 0
+
+
+def test_the_sqlite_triggers_exist_after_migrating():
+    """A later AlterField on SearchEntry makes SQLite rebuild the table without the triggers
+    that keep FTS5 in step: this fails then, and the migration must create them again."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL stores the vectors in the table itself")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+            ["opsknowledge_searchentry"],
+        )
+        names = {row[0] for row in cursor.fetchall()}
+    assert names == {
+        f"{table}_{event}"
+        for table in ("search_fts", "search_plain")
+        for event in ("insert", "update", "delete")
+    }
