@@ -15,11 +15,10 @@ import re
 
 from django.db import connection
 from django.db.models import BooleanField, FloatField
-from django.db.models.expressions import RawSQL
 
+from .index import EntrySQL
 from .query import Query, Term
 
-ENTRY = "opsknowledge_searchentry"
 START, STOP = "\x01", "\x02"  # hit markers in snippets, never in indexed text
 MARKUP = re.compile(r"[`*#]+|^\s*>+", re.MULTILINE)
 SPACE = re.compile(r"\s+")
@@ -35,10 +34,10 @@ def mark_snippet(raw: str) -> str:
 
 
 class Backend:
-    def match(self, query: Query) -> RawSQL:
+    def match(self, query: Query) -> EntrySQL:
         raise NotImplementedError
 
-    def score(self, query: Query) -> RawSQL:
+    def score(self, query: Query) -> EntrySQL:
         raise NotImplementedError
 
     def snippets(self, query: Query, ids: list[int]) -> dict[int, str]:
@@ -49,12 +48,12 @@ class Backend:
         only those that find a document the reader can read)."""
         raise NotImplementedError
 
-    def word_match(self, word: str) -> RawSQL:
+    def word_match(self, word: str) -> EntrySQL:
         raise NotImplementedError
 
     def title_boost(self, query: Query) -> tuple[str, tuple]:
         return (
-            f"(CASE WHEN lower({ENTRY}.title) = %s THEN {TITLE_BOOST} ELSE 0 END)",
+            f"(CASE WHEN lower({{entry}}.title) = %s THEN {TITLE_BOOST} ELSE 0 END)",
             (query.text.strip().strip('"').lower(),),
         )
 
@@ -84,13 +83,13 @@ class PostgreSQL(Backend):
 
     def match(self, query):
         sql, params = self.tsquery(query)
-        return RawSQL(f"{ENTRY}.vector @@ {sql}", params, output_field=BooleanField())
+        return EntrySQL(f"{{entry}}.vector @@ {sql}", params, output_field=BooleanField())
 
     def score(self, query):
         sql, params = self.tsquery(query, positive_only=True)
         boost, boost_params = self.title_boost(query)
-        return RawSQL(
-            f"ts_rank({ENTRY}.rank_vector, {sql}) + {boost}",
+        return EntrySQL(
+            f"ts_rank({{entry}}.rank_vector, {sql}) + {boost}",
             (*params, *boost_params),
             output_field=FloatField(),
         )
@@ -106,7 +105,7 @@ class PostgreSQL(Backend):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id, ts_headline('english', summary || E'\\n' || left(text_c, 20000),"
-                f" {sql}, %s) FROM {ENTRY} WHERE id = ANY(%s)",
+                f" {sql}, %s) FROM opsknowledge_searchentry WHERE id = ANY(%s)",
                 (*params, options, list(ids)),
             )
             return {pk: mark_snippet(text) for pk, text in cursor.fetchall()}
@@ -121,8 +120,8 @@ class PostgreSQL(Backend):
             return [row[0] for row in cursor.fetchall()]
 
     def word_match(self, word):
-        return RawSQL(
-            f"{ENTRY}.vector @@ plainto_tsquery('simple', %s)", (word,), output_field=BooleanField()
+        return EntrySQL(
+            "{entry}.vector @@ plainto_tsquery('simple', %s)", (word,), output_field=BooleanField()
         )
 
 
@@ -144,13 +143,13 @@ class SQLite(Backend):
 
     def _in(self, expression: str, table="search_fts") -> tuple[str, list]:
         return (
-            f"{ENTRY}.id IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)",
+            f"{{entry}}.id IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)",
             [expression],
         )
 
     def match(self, query):
         sql, params = self._in(self.expression(query))
-        return RawSQL(sql, params, output_field=BooleanField())
+        return EntrySQL(sql, params, output_field=BooleanField())
 
     def score(self, query):
         # Per group: 3 when the title or alert names have it, 1 when the summary,
@@ -163,7 +162,7 @@ class SQLite(Backend):
                 parts.append(f"({sql}) * {weight}")
                 params += more
         boost, boost_params = self.title_boost(query)
-        return RawSQL(
+        return EntrySQL(
             " + ".join([*parts, boost]), (*params, *boost_params), output_field=FloatField()
         )
 
@@ -198,7 +197,7 @@ class SQLite(Backend):
 
     def word_match(self, word):
         sql, params = self._in(f'"{word}"', table="search_plain")
-        return RawSQL(sql, params, output_field=BooleanField())
+        return EntrySQL(sql, params, output_field=BooleanField())
 
 
 def backend() -> Backend:

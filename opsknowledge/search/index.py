@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 from django.db.models.signals import post_delete
 
 from ..models import SearchEntry, Status
@@ -299,19 +299,30 @@ def reindex_entries(entries):
         update_many((obj, snapshot(obj)) for obj in objects.prefetch_related(*spec.prefetch))
 
 
-def contains_any(column: str, values) -> RawSQL:
+class EntrySQL(Expression):
+    """SQL of our own about a SearchEntry row, `{entry}` standing for the row's table:
+    unlike RawSQL it follows the alias Django gives the table in a subquery (U0)."""
+
+    def __init__(self, template: str, params=(), output_field=None):
+        super().__init__(output_field=output_field or BooleanField())
+        self.template, self.params = template, tuple(params)
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(compiler.query.base_table)
+        return self.template.replace("{entry}", table), self.params
+
+
+def contains_any(column: str, values) -> EntrySQL:
     """A condition on SearchEntry: its JSON list `column` holds any of `values`."""
     values = sorted(set(values))
     if not values:
-        return RawSQL("1 = 0", (), output_field=BooleanField())
+        return EntrySQL("1 = 0")
     if connection.vendor == "postgresql":
-        return RawSQL(f"{column} ?| %s", (values,), output_field=BooleanField())
+        return EntrySQL(f"{{entry}}.{column} ?| %s", (values,))
     placeholders = ", ".join(["%s"] * len(values))
-    return RawSQL(
-        f"EXISTS (SELECT 1 FROM json_each(opsknowledge_searchentry.{column})"
-        f" WHERE value IN ({placeholders}))",
-        tuple(values),
-        output_field=BooleanField(),
+    return EntrySQL(
+        f"EXISTS (SELECT 1 FROM json_each({{entry}}.{column}) WHERE value IN ({placeholders}))",
+        values,
     )
 
 

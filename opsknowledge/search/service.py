@@ -26,6 +26,8 @@ PAGE_SIZE, MAX_PAGE_SIZE = 20, 50
 FACET_SIZE = 20  # values per facet, most frequent first
 ORDERINGS = ("relevance", "-updated")
 DIMENSIONS = ("kind", "organisation", "component", "release", "tag")
+# The query parameters the API and the page pass as they come (page and page_size aside).
+PARAMETERS = ("q", "kind", "organisation", "component", "release", "tag", "status", "ordering")
 SUGGEST_BELOW = 5  # results under which "did you mean" is looked for
 
 
@@ -145,6 +147,18 @@ def readable_entries(reader, *, archived=False):
 def matching(reader, query: Query, *, archived=False):
     """Readable entries that match `query` (no filters)."""
     return readable_entries(reader, archived=archived).filter(backend().match(query))
+
+
+def matching_ids(model, q: str):
+    """Ids of `model` objects whose entry matches `q` (a subquery): the lists' `?q=`, which
+    filter visibility on the model themselves."""
+    try:
+        query = parse(q)
+    except QueryError as error:
+        raise ValidationError({"q": [str(error)]}) from None
+    spec = index.searchable_for(model)
+    entries = SearchEntry.objects.filter(kind=spec.kind).filter(backend().match(query))
+    return entries.values("object_id")
 
 
 def _count(queryset, readable) -> tuple[int, bool]:
