@@ -43,6 +43,9 @@ class SearchResultsSerializer(serializers.Serializer):
     results = SearchHitSerializer(many=True)
     facets = FacetsSerializer(help_text="counts per value, each with the other filters applied")
     suggestion = serializers.CharField(allow_null=True, help_text="a corrected query")
+    matched_all_terms = serializers.BooleanField(
+        help_text="false: no readable document has every term; the results have some of them"
+    )
 
 
 def _page_link(request, page: int | None):
@@ -117,5 +120,6 @@ class SearchView(APIView):
             ],
             "facets": results.facets,
             "suggestion": results.suggestion,
+            "matched_all_terms": results.all_terms,
         }
         return Response(SearchResultsSerializer(data).data)

@@ -88,11 +88,14 @@ class PostgreSQL(Backend):
     def score(self, query):
         sql, params = self.tsquery(query, positive_only=True)
         boost, boost_params = self.title_boost(query)
-        return EntrySQL(
-            f"ts_rank({{entry}}.rank_vector, {sql}) + {boost}",
-            (*params, *boost_params),
-            output_field=FloatField(),
-        )
+        parts, more = [f"ts_rank({{entry}}.rank_vector, {sql})", boost], [*params, *boost_params]
+        if query.relaxed:
+            # Some of the words: the more of them a document has, the higher it ranks.
+            for group in query.original_groups:
+                group_sql, group_params = self.tsquery(Query(groups=(group,)), positive_only=True)
+                parts.append(f"({{entry}}.vector @@ {group_sql})::int")
+                more += group_params
+        return EntrySQL(" + ".join(parts), more, output_field=FloatField())
 
     def snippets(self, query, ids):
         if not ids:
@@ -153,11 +156,18 @@ class SQLite(Backend):
 
     def score(self, query):
         # Per group: 3 when the title or alert names have it, 1 when the summary,
-        # components or tags do: per-row facts, unlike bm25.
+        # components or tags do, 1 when the document has it at all (some of the words:
+        # the more a document has, the higher it ranks): per-row facts, unlike bm25.
         parts, params = [], []
-        for group in query.groups:
+        for group in query.original_groups if query.relaxed else query.groups:
             expression = "(" + " OR ".join(_fts_term(t) for t in group) + ")"
-            for column, weight in (("text_a", 3), ("text_b", 1)):
+            for column, weight in (("text_a", 3), ("text_b", 1), (None, 1)):
+                if column is None:
+                    if query.relaxed:
+                        sql, more = self._in(expression)
+                        parts.append(f"({sql}) * {weight}")
+                        params += more
+                    continue
                 sql, more = self._in(f"{{{column}}} : {expression}")
                 parts.append(f"({sql}) * {weight}")
                 params += more

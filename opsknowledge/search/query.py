@@ -109,6 +109,22 @@ class Query:
     groups: tuple[tuple[Term, ...], ...]
     excluded: tuple[Term, ...] = ()
     text: str = field(default="", compare=False)
+    # A relaxed query matches any of the original groups (one group of all their terms).
+    original_groups: tuple[tuple[Term, ...], ...] = ()
+
+    @property
+    def relaxed(self) -> bool:
+        return bool(self.original_groups)
+
+    def relax(self) -> Query | None:
+        """The query matching documents with some of the terms, or None when it has one
+        group only (nothing to relax)."""
+        if len(self.groups) < 2:
+            return None
+        terms = tuple(dict.fromkeys(term for group in self.groups for term in group))
+        return Query(
+            groups=(terms,), excluded=self.excluded, text=self.text, original_groups=self.groups
+        )
 
     @property
     def positive_terms(self) -> list[Term]:

@@ -53,6 +53,7 @@ class Results:
     hits: list[Hit]
     facets: dict[str, dict[str, int]]
     suggestion: str | None
+    all_terms: bool  # False: no document has every term; these have some
     page: int
     page_size: int
     filters: dict = field(default_factory=dict)
@@ -272,6 +273,17 @@ def search(
     base = matching(reader, query, archived=archived)
     filtered = _apply(base, conditions)
     count, exact = _count(filtered, readable_entries(reader, archived=archived))
+    strict_count = count
+    relaxed = query.relax() if count == 0 else None
+    if relaxed is not None:
+        # No readable document has every word: show those with some of them, most first.
+        base = matching(reader, relaxed, archived=archived)
+        filtered = _apply(base, conditions)
+        count, exact = _count(filtered, readable_entries(reader, archived=archived))
+        if count:
+            query = relaxed
+        else:
+            base = matching(reader, query, archived=archived)
     hits = []
     if count and (page - 1) * page_size < count:
         ranked = filtered.select_related("organisation")
@@ -309,7 +321,7 @@ def search(
             facet_counts[dimension] = _facet(
                 _apply(base, conditions, leave_out=dimension), dimension
             )
-    suggestion = _suggestion(reader, query, archived) if count < SUGGEST_BELOW else None
+    suggestion = _suggestion(reader, query, archived) if strict_count < SUGGEST_BELOW else None
     return Results(
         query=query,
         count=count,
@@ -317,6 +329,7 @@ def search(
         hits=hits,
         facets=facet_counts,
         suggestion=suggestion,
+        all_terms=not query.relaxed,
         page=page,
         page_size=page_size,
         filters={

@@ -328,3 +328,12 @@ def test_the_sqlite_triggers_exist_after_migrating():
         for table in ("search_fts", "search_plain")
         for event in ("insert", "update", "delete")
     }
+
+
+def test_when_nothing_has_every_word_documents_with_most_of_them_come_first(orgs):
+    publish(organisation=orgs["scs"], slug="two", body="space filling up")
+    publish(organisation=orgs["scs"], slug="one", body="filling the form")
+    results = search(None, q="disk space filling")
+    assert slugs(results) == ["two", "one"] and not results.all_terms
+    assert search(None, q="space filling").all_terms
+    assert slugs(search(None, q="disk space -up")) == []
