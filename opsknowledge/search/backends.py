@@ -197,12 +197,18 @@ class SQLite(Backend):
             )
             terms = [row[0] for row in cursor.fetchall()]
         scored = []
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(word)  # the costly side, prepared once (as get_close_matches does)
         for term in terms:
             if term == word or not term[:1].isalpha():
                 continue
-            ratio = difflib.SequenceMatcher(None, word, term).ratio()
-            if ratio >= self.SIMILARITY:
-                scored.append((-ratio, term))
+            matcher.set_seq1(term)
+            if (
+                matcher.real_quick_ratio() >= self.SIMILARITY
+                and matcher.quick_ratio() >= self.SIMILARITY
+                and matcher.ratio() >= self.SIMILARITY
+            ):
+                scored.append((-matcher.ratio(), term))
         return [term for _ratio, term in sorted(scored)]
 
     def word_match(self, word):

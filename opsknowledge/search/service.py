@@ -7,12 +7,13 @@ Errors are `ValidationError`s naming the parameter (a 400 at the API), never a 5
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count
 
 from ..models import Component, Organisation, Release, SearchEntry
 from ..references import did_you_mean
@@ -98,12 +99,25 @@ def _number(name: str, value, default: int, *, low: int, high: int | None = None
     return number
 
 
+@dataclass(frozen=True)
+class Condition:
+    """One filter, as SQL on SearchEntry and as a test of a facet row (kind, organisation
+    slug, components, releases, tags) for facets counted in one pass."""
+
+    sql: object  # keyword lookups (dict) or a conditional expression
+    test: object  # callable(row) -> bool
+
+
+KIND, ORGANISATION, COMPONENTS, RELEASES, TAGS = range(5)
+FACET_COLUMNS = ("kind", "organisation__slug", "components", "releases", "tags")
+
+
 def filter_conditions(
     *, kind=None, organisation=None, component=None, release=None, tag=None
-) -> dict:
-    """The filters as conditions on SearchEntry, by dimension; unknown catalogue values are
-    a ValidationError naming the parameter and the closest valid one (the catalogue is
-    public), tags are not validated (the tag table is shared and must not tell)."""
+) -> dict[str, Condition]:
+    """The filters by dimension; unknown catalogue values are a ValidationError naming the
+    parameter and the closest valid one (the catalogue is public), tags are not validated
+    (the tag table is shared and must not tell)."""
     conditions = {}
     if kind:
         wanted = [k.strip() for k in str(kind).split(",") if k.strip()]
@@ -111,32 +125,39 @@ def filter_conditions(
         unknown = [k for k in wanted if k not in valid]
         if unknown:
             _invalid("kind", f"unknown kind '{unknown[0]}'; use {', '.join(valid)}.")
-        conditions["kind"] = {"kind__in": wanted}
+        conditions["kind"] = Condition({"kind__in": wanted}, lambda row: row[KIND] in wanted)
     if organisation:
         found = _catalogue(Organisation, "organisation", organisation)
-        conditions["organisation"] = {"organisation_id": found.pk}
+        conditions["organisation"] = Condition(
+            {"organisation_id": found.pk}, lambda row: row[ORGANISATION] == found.slug
+        )
     if component:
         found = _catalogue(Component, "component", component, aliases=True)
         ids = Component.objects.with_descendants([found])
-        slugs = Component.objects.filter(pk__in=ids).values_list("slug", flat=True)
-        conditions["component"] = index.contains_any("components", slugs)
+        slugs = set(Component.objects.filter(pk__in=ids).values_list("slug", flat=True))
+        conditions["component"] = Condition(
+            index.contains_any("components", slugs),
+            lambda row: not slugs.isdisjoint(row[COMPONENTS]),
+        )
     if release:
         found = _catalogue(Release, "release", release)
-        conditions["release"] = index.contains_any("releases", [found.slug])
+        conditions["release"] = Condition(
+            index.contains_any("releases", [found.slug]), lambda row: found.slug in row[RELEASES]
+        )
     if tag:
-        conditions["tag"] = index.contains_any("tags", [str(tag).strip().lower()])
+        name = str(tag).strip().lower()
+        conditions["tag"] = Condition(
+            index.contains_any("tags", [name]), lambda row: name in row[TAGS]
+        )
     return conditions
 
 
-def _apply(queryset, conditions: dict, *, leave_out=None):
-    for dimension, condition in conditions.items():
-        if dimension == leave_out:
-            continue
-        queryset = (
-            queryset.filter(**condition)
-            if isinstance(condition, dict)
-            else queryset.filter(condition)
-        )
+def _apply(queryset, conditions: dict):
+    for condition in conditions.values():
+        if isinstance(condition.sql, dict):
+            queryset = queryset.filter(**condition.sql)
+        else:
+            queryset = queryset.filter(condition.sql)
     return queryset
 
 
@@ -179,35 +200,43 @@ def _estimate(queryset, readable) -> int:
     return max(EXACT_UP_TO + 1, round((EXACT_UP_TO + 1) * readable.count() / span))
 
 
-def _json_facet(queryset, column: str) -> dict[str, int]:
-    sql, params = queryset.values("id").query.sql_with_params()
-    if connection.vendor == "postgresql":
-        source = f"jsonb_array_elements_text(e.{column}) AS j(value)"
-    else:
-        source = f"json_each(e.{column}) AS j"
+def _facet_rows(queryset) -> list[tuple]:
+    """(kind, organisation slug, components, releases, tags) of the first EXACT_UP_TO + 1
+    matches, in one query."""
+    sql, params = queryset.values_list(*FACET_COLUMNS).order_by().query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT j.value, count(*) FROM opsknowledge_searchentry e, {source}"
-            f" WHERE e.id IN ({sql}) GROUP BY j.value ORDER BY count(*) DESC, j.value"
-            f" LIMIT {FACET_SIZE}",
-            params,
-        )
-        return dict(cursor.fetchall())
+        cursor.execute(f"{sql} LIMIT {EXACT_UP_TO + 1}", params)
+        rows = cursor.fetchall()
+    if rows and isinstance(rows[0][COMPONENTS], str):  # SQLite: JSON as text
+        rows = [(r[0], r[1], json.loads(r[2]), json.loads(r[3]), json.loads(r[4])) for r in rows]
+    return rows
 
 
-def _facet(queryset, dimension: str) -> dict[str, int]:
-    if dimension in ("kind", "organisation"):
-        column = "kind" if dimension == "kind" else "organisation__slug"
-        rows = (
-            queryset.order_by()
-            .values(column)
-            .annotate(n=Count("id"))
-            .order_by("-n", column)[:FACET_SIZE]
-        )
-        return {row[column]: row["n"] for row in rows}
-    return _json_facet(
-        queryset, {"component": "components", "release": "releases"}.get(dimension, "tags")
-    )
+def _facets(rows, conditions: dict, scale: float = 1.0) -> tuple[int, dict]:
+    """The rows passing every filter, and per dimension the counts of its values among the
+    rows passing the other filters: all facets in one pass over the matches."""
+    counters = {dimension: Counter() for dimension in DIMENSIONS}
+    columns = dict(zip(DIMENSIONS, range(5), strict=True))
+    passing = 0
+    for row in rows:
+        failed = [name for name, condition in conditions.items() if not condition.test(row)]
+        if not failed:
+            passing += 1
+        for dimension in DIMENSIONS:
+            if failed and failed != [dimension]:
+                continue
+            value = row[columns[dimension]]
+            counters[dimension].update(value if isinstance(value, list) else [value])
+    facets = {
+        dimension: {
+            value: round(count * scale)
+            for value, count in sorted(counter.items(), key=lambda item: (-item[1], item[0]))[
+                :FACET_SIZE
+            ]
+        }
+        for dimension, counter in counters.items()
+    }
+    return passing, facets
 
 
 def _suggestion(reader, query: Query, archived: bool) -> str | None:
@@ -270,20 +299,29 @@ def search(
         kind=kind, organisation=organisation, component=component, release=release, tag=tag
     )
     engine = backend()
-    base = matching(reader, query, archived=archived)
-    filtered = _apply(base, conditions)
-    count, exact = _count(filtered, readable_entries(reader, archived=archived))
+    readable = readable_entries(reader, archived=archived)
+
+    def counted(query):
+        base = matching(reader, query, archived=archived)
+        filtered = _apply(base, conditions)
+        rows = _facet_rows(base)
+        if len(rows) <= EXACT_UP_TO:
+            count, facet_counts = _facets(rows, conditions)
+            return filtered, count, True, facet_counts
+        # Beyond the exact range: the count estimated, facets scaled from the first rows.
+        count, exact = _count(filtered, readable)
+        total, _exact = _count(base, readable)
+        return filtered, count, exact, _facets(rows, conditions, total / len(rows))[1]
+
+    filtered, count, exact, facet_counts = counted(query)
     strict_count = count
     relaxed = query.relax() if count == 0 else None
     if relaxed is not None:
         # No readable document has every word: show those with some of them, most first.
-        base = matching(reader, relaxed, archived=archived)
-        filtered = _apply(base, conditions)
-        count, exact = _count(filtered, readable_entries(reader, archived=archived))
-        if count:
+        relaxed_result = counted(relaxed)
+        if relaxed_result[1]:
             query = relaxed
-        else:
-            base = matching(reader, query, archived=archived)
+            filtered, count, exact, facet_counts = relaxed_result
     hits = []
     if count and (page - 1) * page_size < count:
         ranked = filtered.select_related("organisation")
@@ -315,12 +353,8 @@ def search(
                     updated=entry.updated,
                 )
             )
-    facet_counts = {}
-    if facets:
-        for dimension in DIMENSIONS:
-            facet_counts[dimension] = _facet(
-                _apply(base, conditions, leave_out=dimension), dimension
-            )
+    if not facets:
+        facet_counts = {}
     suggestion = _suggestion(reader, query, archived) if strict_count < SUGGEST_BELOW else None
     return Results(
         query=query,
