@@ -51,6 +51,10 @@ class Backend:
     def word_match(self, word: str) -> EntrySQL:
         raise NotImplementedError
 
+    def title_words_sql(self, words) -> tuple[str, list]:
+        """SQL true when the title or alert names have any of `words`."""
+        raise NotImplementedError
+
     def title_boost(self, query: Query) -> tuple[str, tuple]:
         return (
             f"(CASE WHEN lower({{entry}}.title) = %s THEN {TITLE_BOOST} ELSE 0 END)",
@@ -126,6 +130,16 @@ class PostgreSQL(Backend):
         return EntrySQL(
             "{entry}.vector @@ plainto_tsquery('simple', %s)", (word,), output_field=BooleanField()
         )
+
+    def title_words_sql(self, words) -> tuple[str, list]:
+        """SQL true when the title or alert names have any of `words` (weight A)."""
+        sql, params = _pg_any_word_at_a(words)
+        return f"{{entry}}.vector @@ {sql}", params
+
+
+def _pg_any_word_at_a(words) -> tuple[str, list]:
+    # Words are letters and digits (query.WORD), so they are plain lexemes in tsquery syntax.
+    return "to_tsquery('simple', %s)", [" | ".join(f"{word}:A" for word in words)]
 
 
 def _fts_term(term: Term) -> str:
@@ -214,6 +228,9 @@ class SQLite(Backend):
     def word_match(self, word):
         sql, params = self._in(f'"{word}"', table="search_plain")
         return EntrySQL(sql, params, output_field=BooleanField())
+
+    def title_words_sql(self, words) -> tuple[str, list]:
+        return self._in("{text_a} : (" + " OR ".join(f'"{w}"' for w in words) + ")")
 
 
 def backend() -> Backend:
