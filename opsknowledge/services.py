@@ -371,11 +371,11 @@ def replacement_defaults(model) -> dict:
 
     `status`, `visibility` and `license` are publication state rather than content: a PUT
     that leaves them out keeps them, so a pipeline re-publishing files can neither unpublish
-    a document nor relicense it by omission.
+    a document nor relicense it by omission. `language` is kept alike (API.md).
     """
     defaults = {}
     for name in model.CONTENT_FIELDS:
-        if name in ("status", "visibility", "license"):
+        if name in ("status", "visibility", "license", "language"):
             continue
         if name in model.RELATED_CONTENT or name == "tags":
             defaults[name] = []

@@ -23,7 +23,15 @@ from rest_framework.response import Response
 from taggit.models import TaggedItem
 
 from .. import references, services
-from ..models import Component, License, Organisation, Release, Revision, Visibility
+from ..models import (
+    Component,
+    Language,
+    License,
+    Organisation,
+    Release,
+    Revision,
+    Visibility,
+)
 from ..models.catalogue import slug_validator
 from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
 from ..search.related import related_documents
@@ -83,6 +91,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         required=False,
         error_messages={"invalid_choice": License.refusal("{input}")},
     )
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
     body_html = serializers.CharField(read_only=True)
     revision = serializers.IntegerField(read_only=True)
     url = serializers.SerializerMethodField()
@@ -108,6 +117,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "visibility",
             "status",
             "license",
+            "language",
             "last_reviewed",
             "revision",
             "created",

@@ -1,5 +1,5 @@
 from .catalogue import Component, Membership, Organisation, Release, Role
-from .documents import Document, License, Status, Visibility
+from .documents import Document, Language, License, Status, Visibility
 from .revisions import Revision
 from .search import SearchEntry, SearchWord
 from .tokens import APIToken
@@ -8,6 +8,7 @@ __all__ = [
     "APIToken",
     "Component",
     "Document",
+    "Language",
     "License",
     "Membership",
     "Organisation",

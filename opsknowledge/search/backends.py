@@ -63,7 +63,9 @@ class Backend:
 
 
 class PostgreSQL(Backend):
-    CONFIGS = ("english", "simple")
+    # Each word stemmed as each document language stems it, and as written (product
+    # names): a document matches through its own language's stems or the unstemmed words.
+    CONFIGS = ("english", "german", "simple")
 
     def term(self, term: Term) -> tuple[str, list]:
         sql = " || ".join(f"phraseto_tsquery('{config}', %s)" for config in self.CONFIGS)
@@ -111,7 +113,8 @@ class PostgreSQL(Backend):
         )
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id, ts_headline('english', summary || E'\\n' || left(text_c, 20000),"
+                "SELECT id, ts_headline(CASE language WHEN 'de' THEN 'german' ELSE 'english' END"
+                "::regconfig, summary || E'\\n' || left(text_c, 20000),"
                 f" {sql}, %s) FROM opsknowledge_searchentry WHERE id = ANY(%s)",
                 (*params, options, list(ids)),
             )

@@ -337,3 +337,35 @@ def test_when_nothing_has_every_word_documents_with_most_of_them_come_first(orgs
     assert slugs(results) == ["two", "one"] and not results.all_terms
     assert search(None, q="space filling").all_terms
     assert slugs(search(None, q="disk space -up")) == []
+
+
+def test_german_documents_are_stemmed_in_german_on_postgresql(orgs):
+    from django.db import connection
+
+    publish(
+        organisation=orgs["scs"],
+        slug="platten",
+        title="Festplatten laufen voll",
+        body="Die Festplatten der Knoten laufen voll; nova-compute meldet Fehler.",
+        language="de",
+    )
+    # Unstemmed words and product names match on both databases.
+    assert slugs(search(None, q="Festplatten")) == ["platten"]
+    assert slugs(search(None, q="nova-compute")) == ["platten"]
+    if connection.vendor == "postgresql":  # FTS5 has only the English stemmer
+        assert slugs(search(None, q="Festplatte")) == ["platten"]
+        assert slugs(search(None, q="laufende Knoten")) == ["platten"]
+
+
+def test_a_put_that_omits_the_language_keeps_it(orgs):
+    document = publish(organisation=orgs["scs"], slug="de", title="Ceph", language="de")
+    outcome, document = services.document_put(
+        model=Runbook,
+        organisation=orgs["scs"],
+        slug="de",
+        data={"title": "Ceph voll"},
+        actor=services.Actor.operator(),
+        if_match="*",
+    )
+    assert outcome == "updated" and document.language == "de"
+    assert SearchEntry.objects.get(slug="de").language == "de"
