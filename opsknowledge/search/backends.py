@@ -209,8 +209,11 @@ class SQLite(Backend):
     def candidates(self, word):
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT term FROM search_vocab WHERE length(term) BETWEEN %s AND %s",
-                (max(1, len(word) - 2), len(word) + 2),
+                # Words with the same first letter (as fuzzy matchers usually require:
+                # typos rarely hit it), a range search in the vocabulary.
+                "SELECT term FROM search_vocab WHERE term >= %s AND term < %s"
+                " AND length(term) BETWEEN %s AND %s",
+                (word[0], chr(ord(word[0]) + 1), max(1, len(word) - 2), len(word) + 2),
             )
             terms = [row[0] for row in cursor.fetchall()]
         scored = []
