@@ -142,7 +142,8 @@ def words_of(text: str) -> tuple[str, ...]:
 
 def parse(text: str) -> Query:
     """The query `text`, or QueryError when it has no positive term or too many words."""
-    text = (text or "").strip()
+    # Control characters are never words; PostgreSQL refuses NUL in any string parameter.
+    text = "".join(ch for ch in (text or "") if ch >= " " or ch in "\t\n").strip()
     if not text:
         raise QueryError("Give words to search for.")
     if len(text.split()) > MAX_QUERY_WORDS:

@@ -135,6 +135,7 @@ def test_components_names_and_aliases_match(orgs):
         "NOT ceph",
         "😀",
         "%_",
+        "ceph\x00osd",
         "\x01\x02",
     ],
 )
