@@ -11,3 +11,5 @@ class IncidentsConfig(AppConfig):
         from .models import FailureReport
 
         kinds.register(FailureReport, feed_title="Failure reports")
+
+        from . import search  # noqa: F401  (registers what the kind indexes)

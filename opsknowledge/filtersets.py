@@ -7,11 +7,12 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
 from .api.fields import did_you_mean
 from .models import Component, Organisation, Release, Visibility
+from .search import service as search
 
 
 def catalogue_object(model, field: str, value: str, *, aliases=False):
@@ -94,7 +95,10 @@ class DocumentFilterSet(django_filters.FilterSet):
     updated_since = BoundedDateTimeFilter(
         param="updated_since", field_name="updated", lookup_expr="gte"
     )
-    q = django_filters.CharFilter(method="filter_text", help_text="words in title, summary or body")
+    q = django_filters.CharFilter(
+        method="filter_text",
+        help_text='search syntax as /api/v1/search/: words, "phrases", -exclusion, or',
+    )
 
     def filter_organisation(self, queryset, name, value):
         return queryset.filter(organisation=catalogue_object(Organisation, name, value))
@@ -119,8 +123,7 @@ class DocumentFilterSet(django_filters.FilterSet):
         return queryset.filter(status=value)
 
     def filter_text(self, queryset, name, value):
-        for word in words_of(value, name):
-            queryset = queryset.filter(
-                Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
-            )
-        return queryset
+        try:
+            return queryset.filter(pk__in=search.matching_ids(queryset.model, value))
+        except DjangoValidationError as error:
+            raise ValidationError({name: error.messages}) from None

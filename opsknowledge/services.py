@@ -29,6 +29,7 @@ from .exceptions import (
 from .models import License, Revision, Status, Visibility
 from .referrers import describe, referrers
 from .revisions import ANY, snapshot, snapshot_value
+from .search import index as search_index
 from .visibility import Access
 
 OPEN_VISIBILITIES = (Visibility.PUBLIC, Visibility.COMMUNITY)
@@ -74,6 +75,7 @@ def check_write(actor: Actor, organisation):
         )
 
 
+@transaction.atomic
 def catalogue_save(*, entry, actor: Actor):
     """Create or change a catalogue entry (component, release): staff and the operator only,
     and the model's rules (no loops in the trees, no fork of the upgrade chain) whoever
@@ -81,7 +83,11 @@ def catalogue_save(*, entry, actor: Actor):
     if actor.access is not None and not actor.access.is_staff:
         raise PermissionDenied("Only staff manage the catalogue.")
     entry.full_clean()
+    before = search_index.catalogue_state(entry)
     entry.save()
+    # Documents show a component's name and aliases in their text: renamed, they are
+    # found by the new name at once.
+    search_index.reindex_catalogue_entry(entry, before)
     return entry
 
 
@@ -321,6 +327,7 @@ def document_create(
     content = snapshot(document)
     _check_warnings(document, None, content, acknowledge_warnings)
     record_revision(document, 1, content, actor, message or "Created")
+    search_index.update(document, content)
     return document
 
 
@@ -385,6 +392,7 @@ def document_update(
         after = snapshot(current)
         _check_warnings(current, before, after, acknowledge_warnings)
         record_revision(current, expected + 1, after, actor, message or "Updated")
+        search_index.update(current, after)
         return current, True
 
 
@@ -393,11 +401,11 @@ def replacement_defaults(model) -> dict:
 
     `status`, `visibility` and `license` are publication state rather than content: a PUT
     that leaves them out keeps them, so a pipeline re-publishing files can neither unpublish
-    a document nor relicense it by omission.
+    a document nor relicense it by omission. `language` is kept alike (API.md).
     """
     defaults = {}
     for name in model.CONTENT_FIELDS:
-        if name in ("status", "visibility", "license"):
+        if name in ("status", "visibility", "license", "language"):
             continue
         if name in model.RELATED_CONTENT or name == "tags":
             defaults[name] = []

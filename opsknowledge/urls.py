@@ -7,6 +7,7 @@ from .api import errors
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", views.search_page, name="search"),
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
     path("", include("runbooks.urls")),

@@ -1,9 +1,25 @@
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from .models import Component, Organisation, Release
+from .search import service as search_service
+from .visibility import Access
+
+search_service.PARAMETERS = (
+    "q",
+    "kind",
+    "organisation",
+    "component",
+    "release",
+    "tag",
+    "status",
+    "ordering",
+)
 
 
 @never_cache
@@ -48,3 +64,78 @@ class DocumentPageView(TemplateView):
             if getattr(document, name)
         ]
         return context
+
+
+def _link(params, **changes) -> str:
+    """`?…` for the search page with `changes` applied (None removes), back on page 1."""
+    params = params.copy()
+    params.pop("page", None)
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = value
+    return "?" + params.urlencode()
+
+
+FACET_TITLES = {
+    "kind": "Kind",
+    "organisation": "Organisation",
+    "component": "Component",
+    "release": "Release",
+    "tag": "Tag",
+}
+
+
+@require_safe
+def search_page(request):
+    """The search page: the box, ranked hits with highlighted snippets and kind badges,
+    facets as links with counts, the suggestion as a link, pagination. Everything comes
+    from the search service, with the caller's visibility."""
+    params = request.GET
+    q = params.get("q", "").strip()
+    context = {"q": q, "results": None, "error": None}
+    if q:
+        try:
+            results = search_service.search(
+                Access.of(request),
+                **{name: params.get(name) for name in search_service.PARAMETERS},
+                page=params.get("page"),
+            )
+        except ValidationError as error:
+            context["error"] = " ".join(
+                message for messages in error.message_dict.values() for message in messages
+            )
+        else:
+            labels = search_service.kinds()
+            context["results"] = results
+            context["facets"] = [
+                {
+                    "name": dimension,
+                    "title": FACET_TITLES[dimension],
+                    "active": params.get(dimension),
+                    "clear": _link(params, **{dimension: None}),
+                    "values": [
+                        {
+                            "value": value,
+                            "label": labels.get(value, value) if dimension == "kind" else value,
+                            "count": count,
+                            "url": _link(params, **{dimension: value}),
+                            "active": params.get(dimension) == value,
+                        }
+                        for value, count in counts.items()
+                    ],
+                }
+                for dimension, counts in results.facets.items()
+                if counts or params.get(dimension)
+            ]
+            if results.suggestion:
+                context["suggestion_url"] = _link(params, q=results.suggestion)
+            page_params = params.copy()
+            if results.page > 1:
+                page_params["page"] = str(results.page - 1)
+                context["previous_url"] = "?" + page_params.urlencode()
+            if results.page < results.pages:
+                page_params["page"] = str(results.page + 1)
+                context["next_url"] = "?" + page_params.urlencode()
+    return render(request, "search/search.html", context)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from opsknowledge import markdown
 from opsknowledge.exceptions import Conflict, ValidationError
 from opsknowledge.revisions import snapshot
+from opsknowledge.search import index as search_index
 from opsknowledge.services import Actor, check_write, record_revision
 
 from .models import ReleaseNote
@@ -68,4 +69,5 @@ def release_note_upsert(
     record_revision(
         note, note.revision, content, actor, message or ("Created" if before is None else "Updated")
     )
+    search_index.update(note, content)
     return ("created" if before is None else "updated"), note

@@ -12,3 +12,5 @@ class RunbooksConfig(AppConfig):
 
         kinds.register(Runbook, feed_title="Runbooks")
         kinds.register(Practice)
+
+        from . import search  # noqa: F401  (registers what the kind indexes)

@@ -27,6 +27,7 @@ LAYERS = [
             "opsknowledge.markdown",
             "opsknowledge.revisions",
             "opsknowledge.progress",
+            "opsknowledge.search.query",
             "opsknowledge.slug_repair",
             "opsknowledge.kinds",
             "opsknowledge.keys",
@@ -37,7 +38,16 @@ LAYERS = [
         ),
     ),
     (1, ("opsknowledge.models", "runbooks.models", "incidents.models", "releases.models")),
-    (2, ("opsknowledge.services", "runbooks.services", "incidents.services", "releases.services")),
+    (
+        2,
+        (
+            "opsknowledge.services",
+            "opsknowledge.search.index",
+            "runbooks.services",
+            "incidents.services",
+            "releases.services",
+        ),
+    ),
     (
         3,
         (

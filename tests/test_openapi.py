@@ -198,3 +198,20 @@ def test_list_parameters_may_be_empty_and_revisions_take_no_list_filters(schema)
         "page",
         "page_size",
     }
+
+
+def test_search_is_described(schema):
+    search = operation(schema, "/api/v1/search/", "get")
+    parameters = {p["name"]: p for p in search["parameters"]}
+    assert {
+        "q", "kind", "organisation", "component", "release", "tag", "status", "ordering", "page",
+        "page_size",
+    } <= set(parameters)  # fmt: skip
+    assert parameters["q"]["required"] is True
+    assert set(parameters["ordering"]["schema"]["enum"]) == {"relevance", "-updated"}
+    assert {"200", "400", "401"} <= set(search["responses"])
+    body = search["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    results = schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+    assert {"count", "results", "facets", "suggestion", "count_exact"} <= set(results)
+    facets = schema["components"]["schemas"]["Facets"]["properties"]
+    assert set(facets) == {"kind", "organisation", "component", "release", "tag"}

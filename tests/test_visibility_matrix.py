@@ -222,8 +222,30 @@ def test_list_holds_exactly_the_readable_documents(world, caller, query):
     assert body["count"] == len(expected)
 
 
+@pytest.mark.parametrize("caller", CALLERS)
+def test_search_holds_exactly_the_readable_documents(world, caller):
+    """Hits, count and facets (the private draft's tag included) come from readable
+    documents only; archived ones on request."""
+    kind = world.model.kind
+    params = {"q": "look fix", "kind": kind, "status": "archived", "page_size": 50}
+    response = world.client(caller).get("/api/v1/search/", params)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    found = {(hit["organisation"], hit["slug"]) for hit in body["results"]}
+    expected = {("owner", slug_of(key)) for key in world.keys if readable(caller, key)}
+    assert found == expected and body["count"] == len(expected)
+    assert body["facets"]["kind"].get(kind, 0) == len(expected)
+    draft = ("organisation", "draft")
+    private = draft in world.keys and readable(caller, draft)
+    assert (SECRET_TAG in body["facets"]["tag"]) is private
+    phrase = '"' + SECRET_TAG.replace("-", " ") + '"'
+    hidden = world.client(caller).get("/api/v1/search/", {"q": phrase})
+    assert (hidden.json()["count"] > 0) is private
+
+
 READ_ENDPOINTS = {
     "detail": "",
+    "related": "related/",
     "revisions": "revisions/",
     "revision": "revisions/1/",
     "diff": "diff/",
@@ -233,6 +255,9 @@ READ_ENDPOINTS = {
 def check_readable_body(endpoint, body, slug):
     if endpoint == "detail":
         assert (body["organisation"], body["slug"], body["revision"]) == ("owner", slug, 2)
+    elif endpoint == "related":
+        # Related documents are other organisations': "owner" has all of these.
+        assert body == {"results": []}
     elif endpoint == "revisions":
         assert [item["number"] for item in body["results"]] == [2, 1]
     elif endpoint == "revision":

@@ -23,9 +23,18 @@ from rest_framework.response import Response
 from taggit.models import TaggedItem
 
 from .. import references, services
-from ..models import Component, License, Organisation, Release, Revision, Visibility
+from ..models import (
+    Component,
+    Language,
+    License,
+    Organisation,
+    Release,
+    Revision,
+    Visibility,
+)
 from ..models.catalogue import slug_validator
 from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
+from ..search.related import related_documents
 from ..visibility import readable_revisions, shows_authors
 from .fields import SlugReferenceField, did_you_mean
 from .permissions import DocumentViewSetMixin
@@ -82,6 +91,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         required=False,
         error_messages={"invalid_choice": License.refusal("{input}")},
     )
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
     body_html = serializers.CharField(read_only=True)
     # Set by the importers (Document.source_path): where the document was imported from.
     source_path = serializers.CharField(read_only=True)
@@ -110,6 +120,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "visibility",
             "status",
             "license",
+            "language",
             "last_reviewed",
             "revision",
             "created",
@@ -235,6 +246,23 @@ DIFF_RESPONSE = inline_serializer(
         "changes": serializers.DictField(child=serializers.CharField()),
     },
 )
+
+
+class RelatedSerializer(serializers.Serializer):
+    results = inline_serializer(
+        "RelatedHit",
+        {
+            "kind": serializers.CharField(),
+            "organisation": serializers.CharField(),
+            "slug": serializers.CharField(),
+            "title": serializers.CharField(),
+            "url": serializers.CharField(),
+            "api_url": serializers.CharField(),
+            "score": serializers.FloatField(),
+            "updated": serializers.DateTimeField(),
+        },
+        many=True,
+    )
 
 
 class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
@@ -466,6 +494,29 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     def revision_context(self, document) -> dict:
         return {"show_authors": shows_authors(document, self.access)}
 
+    @extend_schema(responses=RelatedSerializer)
+    def related(self, request, *args, **kwargs):
+        """Up to 10 readable documents of other organisations about the same thing."""
+        document = self.get_object()
+        hits = related_documents(document, self.access)
+        return Response(
+            {
+                "results": [
+                    {
+                        "kind": hit.kind,
+                        "organisation": hit.organisation,
+                        "slug": hit.slug,
+                        "title": hit.title,
+                        "url": request.build_absolute_uri(hit.url),
+                        "api_url": request.build_absolute_uri(hit.api_url),
+                        "score": hit.score,
+                        "updated": hit.updated,
+                    }
+                    for hit in hits
+                ]
+            }
+        )
+
     @extend_schema(responses=RevisionSerializer(many=True))
     def revisions(self, request, *args, **kwargs):
         document = self.get_object()
@@ -616,6 +667,11 @@ def document_urlpatterns(prefix: str, viewset, *, adoptable: bool = False):
                 {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
             ),
             name=f"{name}-detail",
+        ),
+        path(
+            f"{detail}related/",
+            viewset.as_view({"get": "related"}),
+            name=f"{name}-related",
         ),
         path(
             f"{detail}revisions/",

@@ -1,10 +1,12 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
+from .search import SearchView
 
 router = SimpleRouter()
 router.register("organisations", views.OrganisationViewSet)
 router.register("components", views.ComponentViewSet)
 router.register("releases", views.ReleaseViewSet)
 
-urlpatterns = router.urls
+urlpatterns = [path("search/", SearchView.as_view(), name="search"), *router.urls]

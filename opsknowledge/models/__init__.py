@@ -1,18 +1,22 @@
 from .catalogue import Component, Membership, Organisation, Release, Role
-from .documents import Document, License, Status, Visibility
+from .documents import Document, Language, License, Status, Visibility
 from .revisions import Revision
+from .search import SearchEntry, SearchWord
 from .tokens import APIToken
 
 __all__ = [
     "APIToken",
     "Component",
     "Document",
+    "Language",
     "License",
     "Membership",
     "Organisation",
     "Release",
     "Revision",
     "Role",
+    "SearchEntry",
+    "SearchWord",
     "Status",
     "Visibility",
 ]

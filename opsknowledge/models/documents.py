@@ -71,6 +71,13 @@ class License(models.TextChoices):
         return spdx.startswith(("CC-BY-SA-", "CC-BY-NC-SA-", "GPL-", "AGPL-")) or spdx == "MPL-2.0"
 
 
+class Language(models.TextChoices):
+    """The language a document is written in: search stems its words accordingly."""
+
+    ENGLISH = "en", "English"
+    GERMAN = "de", "German"
+
+
 class Document(models.Model):
     VISIBILITY_PUBLIC = Visibility.PUBLIC
     VISIBILITY_COMMUNITY = Visibility.COMMUNITY
@@ -89,6 +96,7 @@ class Document(models.Model):
         "visibility",
         "status",
         "license",
+        "language",
         "last_reviewed",
     )
     # Content that is not a column, a many-to-many field or tags (alert names, timeline
@@ -124,6 +132,7 @@ class Document(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     license = models.CharField(max_length=64, default=License.CC_BY_SA_4_0)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

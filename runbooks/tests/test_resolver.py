@@ -284,5 +284,5 @@ def test_search_without_words_shows_the_form_only(client, orgs):
     response = client.get("/search/")
 
     assert response.status_code == 200
-    assert response.context["sections"] == []
+    assert response.context["results"] is None
     assert 'name="q"' in response.content.decode()
