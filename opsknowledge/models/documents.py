@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItem
@@ -69,6 +70,18 @@ class License(models.TextChoices):
     def is_share_alike(cls, spdx: str) -> bool:
         """Copyleft: a derivative must keep exactly this licence."""
         return spdx.startswith(("CC-BY-SA-", "CC-BY-NC-SA-", "GPL-", "AGPL-")) or spdx == "MPL-2.0"
+
+
+def having_any(queryset, relation: str, values):
+    """The rows of `queryset` with at least one of `values` (ids) in the many-to-many field
+    `relation`, as an EXISTS: a join would repeat each row once per match and need a
+    DISTINCT over every column, bodies included."""
+    field = queryset.model._meta.get_field(relation)
+    through = field.remote_field.through
+    matches = through.objects.filter(
+        **{field.m2m_field_name(): OuterRef("pk"), f"{field.m2m_reverse_field_name()}__in": values}
+    )
+    return queryset.filter(Exists(matches))
 
 
 class Document(models.Model):
