@@ -7,7 +7,7 @@ from opsknowledge.api.documents import (
     DocumentSerializer,
     django_errors_as_drf,
 )
-from opsknowledge.api.fields import SlugReferenceField
+from opsknowledge.api.fields import PageValues, SlugReferenceField, page_values
 from opsknowledge.models import Release, Status
 from opsknowledge.visibility import Access
 
@@ -22,7 +22,13 @@ class AlertNamesField(serializers.ListField):
         names = super().to_internal_value(data)
         return django_errors_as_drf(references.normalise_alert_names, names)
 
+    def get_attribute(self, instance):
+        found = page_values(self, instance)
+        return found if found is not None else super().get_attribute(instance)
+
     def to_representation(self, value):
+        if isinstance(value, PageValues):
+            return sorted(value)
         return sorted(alert.name for alert in value.all())
 
 
