@@ -34,6 +34,21 @@ class PageValuesSlugsField(serializers.ManyRelatedField):
             return list(iterable)
         return super().to_representation(iterable)
 
+    def to_internal_value(self, data):
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not self.allow_empty and len(data) == 0:
+            self.fail("empty")
+        child = self.child_relation
+        if not all(isinstance(item, str) for item in data):
+            child.fail("invalid")
+        try:  # one query for the whole list, not one per slug
+            return references.resolve_many(
+                child.get_queryset(), list(data), noun=child.noun, aliases=child.aliases
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
 
 class SlugReferenceField(serializers.SlugRelatedField):
     """A reference written and read as a slug. An unknown slug is a 400 naming the closest

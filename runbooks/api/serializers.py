@@ -1,3 +1,4 @@
+from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -86,14 +87,17 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
     @extend_schema_field(IncidentBriefSerializer(many=True))
     def get_incidents(self, runbook):
         """The published failure reports that link this runbook and the reader may see."""
-        from incidents.models import FailureReport
+        from incidents.models import FailureReport, RunbookLink
 
         request = self.context.get("request")
+        # EXISTS (a report may link the runbook twice): no DISTINCT over the reports' bodies,
+        # and only the columns shown.
+        links = RunbookLink.objects.filter(report=OuterRef("pk"), runbook=runbook)
         reports = (
             FailureReport.objects.visible_to(Access.of(request) if request else None)
-            .filter(status=Status.PUBLISHED, runbook_links__runbook=runbook)
+            .filter(Exists(links), status=Status.PUBLISHED)
             .select_related("organisation")
-            .distinct()
+            .only("organisation__slug", "slug", "title", "severity", "started_at")
             .order_by("-started_at", "slug")
         )
         return IncidentBriefSerializer(reports, many=True, context=self.context).data
