@@ -25,7 +25,7 @@ class FailureReportViewSet(DocumentViewSet):
         """Which linked runbooks the reader may see, in one query for the whole page."""
         ids = set()
         for d in documents:
-            if hasattr(d, "page_values"):
+            if "runbook_links" in getattr(d, "page_values", {}):
                 ids |= {runbook_id for runbook_id, *_rest in d.page_values["runbook_links"]}
             else:
                 ids |= {link.runbook_id for link in d.runbook_links.all()}

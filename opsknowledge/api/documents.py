@@ -374,8 +374,10 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
                 if all(isinstance(item, str) for item in content.get(name) or []):
                     values[name] = content.get(name) or []
                 continue
-            ordering = self.model._meta.get_field(name).related_model._meta.ordering
-            if ordering == ["slug"]:  # releases go by date: read them back
+            field = self.model._meta.get_field(name)
+            if not field.many_to_many:
+                continue  # e.g. a report's runbook links: read back
+            if field.related_model._meta.ordering == ["slug"]:  # releases go by date
                 values[name] = content.get(name) or []
         return values
 
