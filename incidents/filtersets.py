@@ -6,7 +6,7 @@ from opsknowledge.filtersets import BoundedDateTimeFilter, DocumentFilterSet, St
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
-from .models import ActionItem, FailureReport, Severity
+from .models import ActionItem, FailureReport, RunbookLink, Severity
 
 
 class FailureReportFilterSet(DocumentFilterSet):
@@ -44,4 +44,5 @@ class FailureReportFilterSet(DocumentFilterSet):
         )
         if runbook is None:
             return queryset.none()
-        return queryset.filter(runbook_links__runbook=runbook).distinct()
+        links = RunbookLink.objects.filter(report=OuterRef("pk"), runbook=runbook)
+        return queryset.filter(Exists(links))

@@ -166,25 +166,29 @@ class FailureReport(Document):
             ]
         return super().get_related_content(name)
 
-    def set_related_content(self, name, value):
+    def set_related_content(self, name, value, *, created: bool = False):
+        # A new report has no rows to remove; each list is one DELETE and one INSERT.
         if name == "timeline":
-            self.timeline.all().delete()
+            if not created:
+                TimelineEntry.objects.filter(report=self).delete()
             TimelineEntry.objects.bulk_create(
                 TimelineEntry(report=self, position=n, **entry) for n, entry in enumerate(value)
             )
         elif name == "action_items":
-            self.action_items.all().delete()
+            if not created:
+                ActionItem.objects.filter(report=self).delete()
             ActionItem.objects.bulk_create(
                 ActionItem(report=self, position=n, **item) for n, item in enumerate(value)
             )
         elif name == "runbooks":
-            self.runbook_links.all().delete()
+            if not created:
+                RunbookLink.objects.filter(report=self).delete()
             RunbookLink.objects.bulk_create(
                 RunbookLink(report=self, runbook=link["runbook"], relation=link["relation"])
                 for link in value
             )
         else:
-            super().set_related_content(name, value)
+            super().set_related_content(name, value, created=created)
 
     # -- checks ---------------------------------------------------------------------------
 

@@ -8,11 +8,15 @@ import datetime
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q
 from rest_framework.exceptions import ValidationError
+from taggit.models import TaggedItem
 
 from .api.fields import did_you_mean
 from .models import Component, Organisation, Release, Visibility
 from .search import service as search
+from .models.documents import having_any
 
 
 def catalogue_object(model, field: str, value: str, *, aliases=False):
@@ -106,13 +110,19 @@ class DocumentFilterSet(django_filters.FilterSet):
     def filter_component(self, queryset, name, value):
         component = catalogue_object(Component, name, value, aliases=True)
         ids = Component.objects.with_descendants([component])
-        return queryset.filter(components__in=ids).distinct()
+        return having_any(queryset, "components", ids)
 
     def filter_release(self, queryset, name, value):
-        return queryset.filter(releases=catalogue_object(Release, name, value))
+        return having_any(queryset, "releases", [catalogue_object(Release, name, value).pk])
 
     def filter_tag(self, queryset, name, value):
-        return queryset.filter(tags__name=value.strip().lower()).distinct()
+        # EXISTS, like the other relations: a join would need a DISTINCT over every column.
+        tagged = TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(queryset.model),
+            object_id=OuterRef("pk"),
+            tag__name=value.strip().lower(),
+        )
+        return queryset.filter(Exists(tagged))
 
     def filter_status(self, queryset, name, value):
         valid = [choice for choice, _label in queryset.model.STATUS_CHOICES]

@@ -61,9 +61,14 @@ def resolve_many(queryset, values, *, noun: str | None = None, aliases: bool = F
     """Each of `values` resolved as by `resolve`; duplicates fold into one."""
     if isinstance(values, str) or not isinstance(values, list | tuple):
         raise ValidationError("Give a list of slugs.")
+    # One query for the slugs as given; aliases and unknown slugs (rare) one by one.
+    slugs = [value.strip() for value in values if isinstance(value, str)]
+    by_slug = {obj.slug: obj for obj in queryset.filter(slug__in=slugs)} if slugs else {}
     found = {}
     for value in values:
-        obj = resolve(queryset, value, noun=noun, aliases=aliases)
+        obj = by_slug.get(value.strip()) if isinstance(value, str) else None
+        if obj is None:
+            obj = resolve(queryset, value, noun=noun, aliases=aliases)
         found[obj.pk] = obj
     return list(found.values())
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
+from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
 from . import markdown, references, sourcelinks
@@ -36,6 +37,8 @@ OPEN_VISIBILITIES = (Visibility.PUBLIC, Visibility.COMMUNITY)
 # A precondition for `document_put` that HTTP has no word for: create the document, or
 # replace whatever is current. Importers and the demo loader own the content they write.
 OWNED = "owned"
+# `document_put(existing=...)` left out: the service reads the document itself.
+LOOK_UP = object()
 # Fields a write may name but never change: they are the document's address.
 ADDRESS_FIELDS = ("organisation", "slug")
 
@@ -191,11 +194,9 @@ def _check_content(document):
     Uniqueness is left to the database (a taken slug is a 409, raced or not), and
     references are objects resolved before, so this costs no query of its own.
     """
-    relations = [
-        field.name
-        for field in document._meta.concrete_fields
-        if field.is_relation and field.name != "organisation"
-    ]
+    # References are objects the services resolved (the organisation included): checking
+    # that they exist would cost a query each.
+    relations = [field.name for field in document._meta.concrete_fields if field.is_relation]
     document.full_clean(exclude=relations, validate_unique=False, validate_constraints=False)
 
 
@@ -236,10 +237,16 @@ def _columns(model, data: dict, links=None) -> dict:
 
 
 def _store_derived(document):
+    """Derived columns that read relations (a report's warnings read its timeline), after
+    the relations are written; kinds whose derived columns read only columns have them
+    written with the row (`DERIVED_FROM_COLUMNS`)."""
+    if document.DERIVED_FROM_COLUMNS:
+        return
     derived = document.derived_columns()
-    if derived:
-        type(document).objects.filter(pk=document.pk).update(**derived)
-        for name, value in derived.items():
+    changed = {name: value for name, value in derived.items() if getattr(document, name) != value}
+    if changed:
+        type(document).objects.filter(pk=document.pk).update(**changed)
+        for name, value in changed.items():
             setattr(document, name, value)
 
 
@@ -260,6 +267,68 @@ def _store_provenance(document, data: dict):
         for name, value in moved.items():
             setattr(document, name, value)
         _store_derived(document)
+def _set_references(document, data: dict):
+    """The referenced objects of `data` on `document` (besides their ids), so that rules and
+    snapshots read them without a query."""
+    for name, value in data.items():
+        if name in ADDRESS_FIELDS or name in document.RELATED_CONTENT or name == "tags":
+            continue
+        try:
+            field = document._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        if field.is_relation and field.concrete and not field.many_to_many:
+            setattr(document, name, value)
+
+
+def _content_after(document, data: dict, before: dict | None) -> dict:
+    """snapshot(document) after a write of `data`, without reading back what it just wrote:
+    written lists of slugs and names are taken as written (the snapshot's own form),
+    unchanged relations from `before`. Related content stored in another shape than it
+    was written (timelines: times as the database returns them) is read back."""
+    model = type(document)
+    content = {}
+    for name in model.CONTENT_FIELDS:
+        related = name in model.RELATED_CONTENT
+        many = name == "tags" or (not related and model._meta.get_field(name).many_to_many)
+        if name in data:
+            value = data[name]
+            if related and not all(isinstance(item, str) for item in value or []):
+                content[name] = snapshot_value(document.get_related_content(name))
+            else:
+                content[name] = snapshot_value(value)
+        elif before is not None:
+            content[name] = before[name]  # not written: as it was
+        elif related or many:
+            content[name] = []  # created without it
+        else:
+            content[name] = snapshot_value(getattr(document, name))
+    return content
+
+
+def _growing(before: dict, proposed: dict, names) -> set[str]:
+    """The relations among `names` that only gain items (sets of slugs or names): there is
+    nothing to delete. Lists of rows (timelines) are replaced whole."""
+    growing = set()
+    for name in names:
+        old, new = before.get(name), proposed.get(name)
+        lists = isinstance(old, list) and isinstance(new, list)
+        if lists and all(isinstance(i, str) for i in old + new) and set(old) <= set(new):
+            growing.add(name)
+    return growing
+
+
+def _stored_snapshot(model):
+    """The snapshot of the document's current revision, as an annotation: what the write
+    compares with, read with the row (a snapshot is the document's content, by definition)."""
+    return Subquery(
+        Revision.objects.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=OuterRef("pk"),
+            number=OuterRef("revision"),
+        ).values("snapshot")[:1],
+        output_field=JSONField(),
+    )
 
 
 def _publishes(before: dict | None, after: dict) -> bool:
@@ -314,7 +383,11 @@ def document_create(
     document = model(organisation=organisation, slug=slug, author=actor.user, revision=1)
     for attname, value in _columns(model, data, _links(model, organisation, data)).items():
         setattr(document, attname, value)
+    _set_references(document, data)
     _check_content(document)
+    if document.DERIVED_FROM_COLUMNS:
+        for name, value in document.derived_columns().items():
+            setattr(document, name, value)
     try:
         with transaction.atomic():
             document.save()
@@ -322,12 +395,13 @@ def document_create(
         raise Conflict(
             f"'{organisation.slug}/{slug}' already exists; PUT to its URL to replace it."
         ) from None
-    document.apply_relations(data)
+    document.apply_relations(data, created=True)
     _store_derived(document)
-    content = snapshot(document)
+    content = _content_after(document, data, None)
     _check_warnings(document, None, content, acknowledge_warnings)
     record_revision(document, 1, content, actor, message or "Created")
     search_index.update(document, content)
+    document.written_content = content
     return document
 
 
@@ -354,13 +428,15 @@ def document_update(
     _check_markdown_size(model, document, data)
     data = _normalised(model, data, actor.access)
     with transaction.atomic():
-        current = model.objects.select_related("organisation")
+        current = model.objects.select_related(*model.WRITE_SELECT_RELATED)
         if if_match == ANY:
             # "Whatever is current" must not lose to a concurrent writer: wait for it instead
             # (a row lock; on SQLite the immediate transaction already serialises writers).
             current = current.select_for_update(of=("self",))
-        current = current.get(pk=document.pk)
-        before = snapshot(current)
+        current = current.annotate(stored_snapshot=_stored_snapshot(model)).get(pk=document.pk)
+        before = current.stored_snapshot
+        if not isinstance(before, dict) or set(before) != set(model.CONTENT_FIELDS):
+            before = snapshot(current)  # no revision recorded yet, or an older shape
         proposed = dict(before)
         proposed.update(
             {name: snapshot_value(value) for name, value in data.items() if name in before}
@@ -376,7 +452,15 @@ def document_update(
         columns = _columns(model, data, _links(model, current.organisation, data, current))
         for attname, value in columns.items():
             setattr(current, attname, value)
+        _set_references(current, data)
         _check_content(current)
+        if current.DERIVED_FROM_COLUMNS:
+            derived = current.derived_columns()
+            columns.update(
+                {name: value for name, value in derived.items() if getattr(current, name) != value}
+            )
+            for name, value in derived.items():
+                setattr(current, name, value)
         updated = timezone.now()
         # The compare-and-set: of writers that read the same revision, exactly one updates
         # the row; the others match no row and get 412.
@@ -387,12 +471,15 @@ def document_update(
             latest = model.objects.filter(pk=current.pk).values_list("revision", flat=True)
             raise PreconditionFailed(latest.first() or expected)
         current.revision, current.updated = expected + 1, updated
-        current.apply_relations(data)
+        # Only the relations whose content changes: an unchanged list costs nothing.
+        changed = {name: value for name, value in data.items() if proposed[name] != before[name]}
+        current.apply_relations(changed, growing=_growing(before, proposed, changed))
         _store_derived(current)
-        after = snapshot(current)
+        after = _content_after(current, data, before)
         _check_warnings(current, before, after, acknowledge_warnings)
         record_revision(current, expected + 1, after, actor, message or "Updated")
         search_index.update(current, after)
+        current.written_content = after
         return current, True
 
 
@@ -426,6 +513,7 @@ def document_put(
     message: str = "",
     acknowledge_warnings: bool = False,
     create_defaults: dict | None = None,
+    existing=LOOK_UP,
 ):
     """Create-or-replace (runbooks as code; ../API.md "PUT"). Returns (outcome, document),
     outcome "created" | "updated" | "unchanged".
@@ -439,9 +527,13 @@ def document_put(
     like any later PUT (so identical content is "unchanged", never a conflict).
     `create_defaults` fill fields `data` leaves out only when the document is created
     (an import's --visibility default must not hide an existing, public document).
+    `existing`: the document at that address (or None) when the caller has just read it.
     """
     check_write(actor, organisation)
-    existing = model.objects.filter(organisation=organisation, slug=slug).first()
+    if existing is LOOK_UP:
+        existing = model.objects.filter(organisation=organisation, slug=slug).first()
+    if existing is not None:
+        existing.organisation = organisation  # the same row: no query to read it again
     if existing is None:
         if if_match not in (None, OWNED):
             raise PreconditionFailed(

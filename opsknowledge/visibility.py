@@ -76,6 +76,10 @@ class Access:
     def for_user(cls, user, *, token=None) -> Access:
         if user is None or not user.is_authenticated:
             return cls(user=AnonymousUser())
+        if token is not None and hasattr(token, "role"):
+            # Read with the token (APIToken.authenticate): its user's role in its organisation.
+            roles = {token.organisation_id: token.role} if token.role else {}
+            return cls(user=user, roles=roles, via_token=True)
         memberships = user.memberships.all()
         if token is not None:
             memberships = memberships.filter(organisation_id=token.organisation_id)

@@ -1,22 +1,30 @@
 """The upgrade briefing: everything an operator should know before moving a cloud from one
 release to another, hop by hop (API.md "Releases and upgrades").
 
-`build_briefing()` selects what the reader may see; `fingerprint()` identifies that
-selection cheaply (for ETag/304); `briefing_markdown()` renders it for a terminal. The JSON
-form is rendered by the API view.
+`plan_briefing()` frames the path and counts what the reader may see on each step (aggregates
+only); `fingerprint()` turns that into the ETag, so a 304 loads no document; `load_rows()`
+then fetches the notes and each step's most relevant runbooks and reports (a bounded number);
+`briefing_markdown()` renders it for a terminal. The JSON form is rendered by the API view.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from urllib.parse import urlencode
 
+from django.db.models import Case, Count, F, Max, Q, Sum, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import FailureReport
 from opsknowledge import markdown
 from opsknowledge.models import Component, Release, Status
+from opsknowledge.models.documents import having_any
+from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
 from .models import BRIEFING_KINDS, NoteKind, ReleaseNote
@@ -30,6 +38,32 @@ class BriefingError(Exception):
         super().__init__(message)
 
 
+# Each step shows at most this many upgrade runbooks and failure reports, the most relevant
+# first; the counts and the filtered list URLs lead to the rest (API.md).
+STEP_LIMIT = 10
+
+try:
+    APP_VERSION = importlib.metadata.version("opsknowledge")
+except importlib.metadata.PackageNotFoundError:  # running from a tree that is not installed
+    APP_VERSION = "unknown"
+
+
+@dataclass
+class Stamp:
+    """What identifies a set of rows cheaply: its size, and sums and maxima of what changes
+    on every write (a revision bump, `updated`) and of the ids (one row swapped for
+    another)."""
+
+    count: int = 0
+    ids: int = 0
+    revisions: int = 0
+    updated: datetime | None = None
+
+    def __str__(self):
+        at = self.updated.isoformat() if self.updated else ""
+        return f"{self.count}:{self.ids}:{self.revisions}:{at}"
+
+
 @dataclass
 class Step:
     previous: Release
@@ -37,6 +71,17 @@ class Step:
     notes: list = field(default_factory=list)
     runbooks: list = field(default_factory=list)
     incidents: list = field(default_factory=list)
+    stamps: dict[str, Stamp] = field(default_factory=dict)  # "notes"/"runbooks"/"incidents"
+    runbooks_url: str = ""  # the filtered list endpoints (path and query)
+    incidents_url: str = ""
+
+    @property
+    def runbooks_count(self) -> int:
+        return self.stamps["runbooks"].count
+
+    @property
+    def incidents_count(self) -> int:
+        return self.stamps["incidents"].count
 
 
 @dataclass
@@ -48,15 +93,12 @@ class Briefing:
     steps: list[Step]
     warnings: list[str]
     today: date
-
-    def rows(self):
-        for step in self.steps:
-            yield from step.notes
-            yield from step.runbooks
-            yield from step.incidents
+    access: Access | None = None
+    component_ids: set[int] | None = None
+    loaded: bool = False
 
     def last_modified(self):
-        stamps = [row.updated for row in self.rows()]
+        stamps = [s.updated for step in self.steps for s in step.stamps.values() if s.updated]
         return max(stamps) if stamps else None
 
 
@@ -83,10 +125,12 @@ def _release(slug: str | None, name: str, chain: list[Release]) -> Release:
     raise BriefingError(404, name, f"No release '{slug}'.")
 
 
-def build_briefing(
+def plan_briefing(
     *, start: str, end: str, access, component: str | None = None, kinds: str | None = None
 ) -> Briefing:
-    """`access` None is the instance's operator (management command): everything published."""
+    """The briefing's frame and, per step, the size and version stamps of what the reader
+    may see — aggregates only, no document row: enough for the ETag and the counts.
+    `access` None is the instance's operator (management command): everything published."""
     chain = Release.objects.in_upgrade_order()
     first, last = _release(start, "from", chain), _release(end, "to", chain)
     if chain.index(first) > chain.index(last):
@@ -102,45 +146,6 @@ def build_briefing(
         component_ids = Component.objects.with_descendants([component_obj])
     hops = chain[chain.index(first) + 1 : chain.index(last) + 1]
     steps = [Step(previous=chain[chain.index(r) - 1], release=r) for r in hops]
-    by_release = {step.release.pk: step for step in steps}
-
-    def readable(queryset):
-        return queryset if access is None else queryset.visible_to(access)
-
-    # One query per kind of row for the whole path, grouped by hop below.
-    notes = readable(ReleaseNote.objects.all()).filter(
-        release__in=hops, kind__in=wanted_kinds, status=Status.PUBLISHED
-    )
-    runbooks = readable(Runbook.objects.all()).filter(upgrade_to__in=hops, status=Status.PUBLISHED)
-    incidents = readable(FailureReport.objects.all()).filter(
-        releases__in=hops, status=Status.PUBLISHED
-    )
-    if component_ids is not None:
-        notes = notes.filter(component__in=component_ids)
-        runbooks = runbooks.filter(components__in=component_ids)
-        incidents = incidents.filter(components__in=component_ids)
-    for note in notes.select_related("organisation", "component", "release").order_by(
-        "release_id", "kind", "organisation__slug", "order", "pk"
-    ):
-        by_release[note.release_id].notes.append(note)
-    for runbook in (
-        runbooks.select_related("organisation", "upgrade_from")
-        .distinct()
-        .order_by("organisation__slug", "slug")
-    ):
-        step = by_release[runbook.upgrade_to_id]
-        if runbook.upgrade_from_id == step.previous.pk:
-            step.runbooks.append(runbook)
-    for report in (
-        incidents.select_related("organisation")
-        .prefetch_related("releases")
-        .distinct()
-        .order_by("-started_at", "organisation__slug", "slug")
-    ):
-        for release in report.releases.all():
-            if release.pk in by_release:
-                by_release[release.pk].incidents.append(report)
-
     today = timezone.localdate()
     warnings = []
     if len(hops) > 1:
@@ -154,26 +159,203 @@ def build_briefing(
             f"{last.name} ({last.slug}) reached its end of maintenance on "
             f"{last.end_of_maintenance.isoformat()}: plan the next upgrade."
         )
-    return Briefing(first, last, component_obj, wanted_kinds, steps, warnings, today)
+    briefing = Briefing(
+        first,
+        last,
+        component_obj,
+        wanted_kinds,
+        steps,
+        warnings,
+        today,
+        access=access,
+        component_ids=component_ids,
+    )
+    for step in steps:
+        query = {"status": Status.PUBLISHED}
+        if component_obj is not None:
+            query["component"] = component_obj.slug
+        step.runbooks_url = (
+            reverse("api:runbook-list")
+            + "?"
+            + urlencode(
+                {"upgrade_from": step.previous.slug, "upgrade_to": step.release.slug, **query}
+            )
+        )
+        step.incidents_url = (
+            reverse("api:incident-list") + "?" + urlencode({"release": step.release.slug, **query})
+        )
+        step.stamps = {name: Stamp() for name in ("notes", "runbooks", "incidents")}
+    if steps:
+        _stamp(briefing)
+    return briefing
 
 
-def fingerprint(briefing: Briefing, representation: str) -> str:
-    """A strong ETag for the representation, without rendering it: everything the output is
-    made of (releases, the rows the reader sees and their versions, warnings, format)."""
+def _notes(briefing: Briefing):
+    notes = _readable(ReleaseNote.objects.all(), briefing).filter(
+        release__in=[s.release for s in briefing.steps],
+        kind__in=briefing.kinds,
+        status=Status.PUBLISHED,
+    )
+    if briefing.component_ids is not None:
+        notes = notes.filter(component__in=briefing.component_ids)
+    return notes
+
+
+def _runbooks(briefing: Briefing):
+    # A step's runbooks go from the release before it to it (not a skip over several).
+    hops = Q()
+    for step in briefing.steps:
+        hops |= Q(upgrade_from=step.previous, upgrade_to=step.release)
+    runbooks = _readable(Runbook.objects.all(), briefing).filter(hops, status=Status.PUBLISHED)
+    if briefing.component_ids is not None:
+        runbooks = having_any(runbooks, "components", briefing.component_ids)
+    return runbooks
+
+
+def _incidents(briefing: Briefing):
+    # One row per (report, release of the path): the join column is the step.
+    reports = _readable(FailureReport.objects.all(), briefing).filter(
+        releases__in=[s.release for s in briefing.steps], status=Status.PUBLISHED
+    )
+    if briefing.component_ids is not None:
+        reports = having_any(reports, "components", briefing.component_ids)
+    return reports.annotate(step_release=F("releases"))
+
+
+def _readable(queryset, briefing: Briefing):
+    return queryset if briefing.access is None else queryset.visible_to(briefing.access)
+
+
+def _stamp(briefing: Briefing) -> None:
+    """One aggregate query per kind of row for the whole path, grouped by step."""
+    by_release = {step.release.pk: step for step in briefing.steps}
+    grouped = (
+        ("notes", _notes(briefing), "release_id", Value(0)),
+        ("runbooks", _runbooks(briefing), "upgrade_to_id", Sum("revision")),
+        ("incidents", _incidents(briefing), "step_release", Sum("revision")),
+    )
+    for name, queryset, step_column, revisions in grouped:
+        rows = (
+            queryset.order_by()
+            .values(step_column)
+            .annotate(n=Count("pk"), ids=Sum("pk"), revs=revisions, at=Max("updated"))
+        )
+        for row in rows:
+            by_release[row[step_column]].stamps[name] = Stamp(
+                row["n"], row["ids"], row["revs"] or 0, row["at"]
+            )
+
+
+def _severity_rank(model):
+    """The model's severities in their declared order (most severe first), unset last."""
+    values = model._meta.get_field("severity").choices
+    return Case(
+        *[When(severity=value, then=Value(rank)) for rank, (value, _label) in enumerate(values)],
+        default=Value(len(values)),
+    )
+
+
+def _relevance(briefing: Briefing, model) -> list:
+    """The caller's organisation first, then severity, then the most recently updated."""
+    own = sorted(briefing.access.organisation_ids) if briefing.access else []
+    order = [_severity_rank(model).asc(), F("updated").desc(), F("pk").desc()]
+    if own:
+        order.insert(0, Case(When(organisation_id__in=own, then=Value(0)), default=Value(1)).asc())
+    return order
+
+
+# What the briefing shows of a runbook or report: never the bodies.
+BRIEF_FIELDS = ("organisation__slug", "organisation__name", "slug", "title", "summary")
+BRIEF_FIELDS += ("revision", "updated", "severity", "organisation_id")
+
+
+def load_rows(briefing: Briefing) -> Briefing:
+    """Fill each step with its notes and its most relevant runbooks and reports: one query
+    per kind of row for the whole path, whatever the number of documents."""
+    if briefing.loaded or not briefing.steps:
+        briefing.loaded = True
+        return briefing
+    by_release = {step.release.pk: step for step in briefing.steps}
+    releases = {step.release.pk: step.release for step in briefing.steps}
+    releases.update({step.previous.pk: step.previous for step in briefing.steps})
+    notes = _notes(briefing).select_related("organisation", "component")
+    for note in notes.order_by("release_id", "kind", "organisation__slug", "order", "pk"):
+        note.release = releases[note.release_id]
+        by_release[note.release_id].notes.append(note)
+    runbooks = (
+        _runbooks(briefing)
+        .select_related("organisation")
+        .only(*BRIEF_FIELDS, "upgrade_from_id", "upgrade_to_id")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("upgrade_to_id")],
+                order_by=_relevance(briefing, Runbook),
+            )
+        )
+        .filter(rank__lte=STEP_LIMIT)
+        .order_by("upgrade_to_id", "rank")
+    )
+    for runbook in runbooks:
+        runbook.upgrade_from = releases[runbook.upgrade_from_id]
+        runbook.upgrade_to = releases[runbook.upgrade_to_id]
+        by_release[runbook.upgrade_to_id].runbooks.append(runbook)
+    incidents = (
+        _incidents(briefing)
+        .select_related("organisation")
+        .only(*BRIEF_FIELDS, "started_at")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("step_release")],
+                order_by=_relevance(briefing, FailureReport),
+            )
+        )
+        .filter(rank__lte=STEP_LIMIT)
+        .order_by("step_release", "rank")
+    )
+    for report in incidents:
+        by_release[report.step_release].incidents.append(report)
+    briefing.loaded = True
+    return briefing
+
+
+def build_briefing(**kwargs) -> Briefing:
+    """The whole briefing (see `plan_briefing` for the arguments)."""
+    return load_rows(plan_briefing(**kwargs))
+
+
+def fingerprint(briefing: Briefing, representation: str, *extra: str) -> str:
+    """A strong ETag for the representation from the plan alone (no row loaded): the
+    application version, the representation, the request's own parameters (`extra`), the
+    reader, the releases of the path and the stamps of what the reader sees on each step.
+    Anything that changes the output changes one of these: a document archived, hidden,
+    published or edited changes its step's count, sums or latest `updated`."""
+    access = briefing.access
+    reader = (
+        "operator"
+        if access is None
+        else (f"{sorted(access.organisation_ids)}:{access.is_community_member}")
+    )
     parts = [
+        APP_VERSION,
         representation,
+        *extra,
+        reader,
         briefing.start.slug,
         briefing.end.slug,
         ",".join(briefing.kinds),
         briefing.component.slug if briefing.component else "",
+        ",".join(str(pk) for pk in sorted(briefing.component_ids or ())),
         *briefing.warnings,
     ]
     for step in briefing.steps:
-        release = step.release
-        parts.append(f"R{release.pk}:{release.name}:{release.version}:{release.released_on}")
-        parts += [f"N{n.pk}:{n.updated.isoformat()}" for n in step.notes]
-        parts += [f"B{r.pk}:{r.revision}:{r.updated.isoformat()}" for r in step.runbooks]
-        parts += [f"I{i.pk}:{i.revision}:{i.updated.isoformat()}" for i in step.incidents]
+        for release in (step.previous, step.release):
+            parts.append(
+                f"R{release.pk}:{release.slug}:{release.name}:{release.version}:"
+                f"{release.released_on}:{release.end_of_maintenance}"
+            )
+        parts += [f"{name}={stamp}" for name, stamp in step.stamps.items()]
     return '"' + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32] + '"'
 
 
@@ -202,7 +384,17 @@ def _release_line(release: Release) -> str:
     return f"{release.name}" + (f" ({', '.join(facts)})" if facts else "")
 
 
+def _more(step: Step, kind: str, noun: str, base_url: str) -> list[str]:
+    """A line leading to the full list when the step shows only the first STEP_LIMIT."""
+    shown, count = len(getattr(step, kind)), getattr(step, f"{kind}_count")
+    if count <= shown:
+        return []
+    url = getattr(step, f"{kind}_url")
+    return ["", f"Showing {shown} of {count} {noun}, most relevant first; all: <{base_url}{url}>"]
+
+
 def briefing_markdown(briefing: Briefing, base_url: str = "") -> str:
+    load_rows(briefing)
     lines = [
         f"# Upgrade briefing: {briefing.start.slug} → {briefing.end.slug}",
         "",
@@ -229,6 +421,7 @@ def briefing_markdown(briefing: Briefing, base_url: str = "") -> str:
             f"<{base_url}{r.get_absolute_url()}>"
             for r in step.runbooks
         ] or ["- None published for this step."]
+        lines += _more(step, "runbooks", "runbooks", base_url)
         lines += ["", "### What went wrong for others", ""]
         lines += [
             f"- **{i.title}** ({i.reference()}"
@@ -237,6 +430,7 @@ def briefing_markdown(briefing: Briefing, base_url: str = "") -> str:
             + f"): {i.summary or 'no summary'} <{base_url}{i.get_absolute_url()}>"
             for i in step.incidents
         ] or ["- No published failure reports for this release."]
+        lines += _more(step, "incidents", "failure reports", base_url)
         lines += ["", "### Release notes", ""]
         if not step.notes:
             lines += ["No notes of these kinds.", ""]

@@ -1,9 +1,10 @@
 import django_filters
+from django.db.models import Exists, OuterRef
 
 from opsknowledge.filtersets import DocumentFilterSet, catalogue_object
 from opsknowledge.models import Release
 
-from .models import Practice, Runbook
+from .models import Practice, Runbook, RunbookAlert
 
 
 class RunbookFilterSet(DocumentFilterSet):
@@ -18,7 +19,8 @@ class RunbookFilterSet(DocumentFilterSet):
         fields = []
 
     def filter_alert(self, queryset, name, value):
-        return queryset.filter(alerts__name__iexact=value.strip()).distinct()
+        named = RunbookAlert.objects.filter(runbook=OuterRef("pk"), name__iexact=value.strip())
+        return queryset.filter(Exists(named))
 
     def filter_upgrade_from(self, queryset, name, value):
         return queryset.filter(upgrade_from=catalogue_object(Release, name, value))

@@ -26,7 +26,10 @@ def finding(check: str, message: str, line: int | None = None) -> dict:
 
 
 def required_sections(runbook) -> tuple[str, ...]:
-    return RunbookPolicy.sections_for(runbook.organisation_id)
+    # The organisation object when it is loaded: it may carry its policy (a write reads it
+    # with the row), else its id.
+    cached = type(runbook).organisation.is_cached(runbook)
+    return RunbookPolicy.sections_for(runbook.organisation if cached else runbook.organisation_id)
 
 
 def missing_sections(runbook, facts) -> list[dict]:
@@ -98,7 +101,7 @@ def outdated_releases(runbook, today) -> list[dict]:
 
 def existing_documents(keys, reader=None) -> set[tuple[str, str]]:
     """Which of the (organisation slug, document slug) `keys` are runbooks or practices,
-    among those `reader` may read (None: the operator, who sees all). Two queries."""
+    among those `reader` may read (None: the operator, who sees all). One query."""
     from django.db.models import Q
 
     from .models import Practice, Runbook
@@ -108,17 +111,17 @@ def existing_documents(keys, reader=None) -> set[tuple[str, str]]:
     match = Q()
     for organisation, slug in keys:
         match |= Q(organisation__slug=organisation, slug=slug)
-    found = set()
+    found = []
     for model in (Runbook, Practice):
         rows = model.objects.all() if reader is None else model.objects.visible_to(reader)
-        found.update(rows.filter(match).values_list("organisation__slug", "slug"))
-    return found
+        found.append(rows.filter(match).values_list("organisation__slug", "slug").order_by())
+    return set(found[0].union(found[1]))  # one query for both kinds
 
 
 def lint(runbook, *, reader=None, today=None) -> list[dict]:
     """The findings for `runbook` as `reader` may know them: the body's from the stored
     facts, the rest (links, review age, releases) as of now, in a constant number of
-    queries (the policy, two for the linked documents; releases are prefetched)."""
+    queries (the policy, one for the linked documents; releases are prefetched)."""
     today = today or timezone.localdate()
     facts = runbook.lint_facts or body_facts(runbook.body)
     existing = existing_documents(linked_keys(runbook, facts), reader)

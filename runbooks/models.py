@@ -27,6 +27,9 @@ class Runbook(AdoptableDocument):
         "upgrade_to",
     )
     RELATED_CONTENT = ("alerts",)
+    DERIVED_FROM_COLUMNS = True  # lint facts: from the body only
+    # The response's lint reads the organisation's policy.
+    WRITE_SELECT_RELATED = ("organisation", "organisation__runbook_policy")
     LIST_LIMITS = {**AdoptableDocument.LIST_LIMITS, "alerts": 100}
 
     severity = models.CharField(max_length=16, choices=Severity.choices, blank=True)
@@ -81,14 +84,15 @@ class Runbook(AdoptableDocument):
             return sorted(alert.name for alert in self.alerts.all())
         return super().get_related_content(name)
 
-    def set_related_content(self, name, value):
+    def set_related_content(self, name, value, *, created: bool = False):
         if name != "alerts":
-            return super().set_related_content(name, value)
-        wanted = set(value)
-        self.alerts.exclude(name__in=wanted).delete()
-        existing = set(self.alerts.values_list("name", flat=True))
+            return super().set_related_content(name, value, created=created)
+        wanted = sorted(set(value))
+        if not created:
+            RunbookAlert.objects.filter(runbook=self).exclude(name__in=wanted).delete()
+        # The names kept are already there: the unique constraint skips them.
         RunbookAlert.objects.bulk_create(
-            [RunbookAlert(runbook=self, name=name) for name in sorted(wanted - existing)]
+            [RunbookAlert(runbook=self, name=name) for name in wanted], ignore_conflicts=True
         )
 
 
@@ -145,5 +149,10 @@ class RunbookPolicy(models.Model):
 
     @classmethod
     def sections_for(cls, organisation) -> tuple[str, ...]:
-        policy = cls.objects.filter(organisation=organisation).first()
+        if isinstance(organisation, Organisation) and Organisation.runbook_policy.is_cached(
+            organisation
+        ):
+            policy = getattr(organisation, "runbook_policy", None)  # read with it: no query
+        else:
+            policy = cls.objects.filter(organisation=organisation).first()
         return tuple(policy.sections if policy and policy.sections else cls.DEFAULT_SECTIONS)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Upper
+from django.db.models.lookups import Contains
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -173,13 +175,26 @@ def answers(request, alertname: str, narrowing: Narrowing) -> list[Runbook]:
     return list(best_of.values())[:CHOOSER_LIMIT]
 
 
-def visible_alert_names(request) -> list[str]:
-    """Every alert name some runbook the caller may read answers (those `/r/` resolves)."""
+# The most alert names the 404 page compares with the one asked for: its cost must not grow
+# with the number of runbooks.
+NEAR_MATCH_CANDIDATES = 500
+
+
+def candidate_alert_names(request, alertname: str) -> list[str]:
+    """The alert names some runbook the caller may read answers (those `/r/` resolves) that
+    could be near matches of `alertname`: sharing its first letters, containing it, or
+    contained in it (at most NEAR_MATCH_CANDIDATES, in one query)."""
+    wanted = alertname.strip()
+    near = (
+        Q(name__istartswith=wanted[:4])
+        | Q(name__icontains=wanted)
+        | Q(Contains(Value(wanted.upper()), Upper("name")))  # a name inside the request
+    )
     return list(
-        RunbookAlert.objects.filter(runbook__in=published_runbooks(request).values("pk"))
+        RunbookAlert.objects.filter(near, runbook__in=published_runbooks(request).values("pk"))
         .order_by("name")
         .values_list("name", flat=True)
-        .distinct()
+        .distinct()[:NEAR_MATCH_CANDIDATES]
     )
 
 
@@ -225,7 +240,7 @@ def alert_runbook(request, alertname: str):
         return render(
             request, "runbooks/alert_chooser.html", {"alertname": alertname, "runbooks": runbooks}
         )
-    names = visible_alert_names(request)
+    names = candidate_alert_names(request, alertname)
     return not_found(
         request,
         alertname,

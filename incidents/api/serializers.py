@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from opsknowledge import references
 from opsknowledge.api.documents import DocumentSerializer, django_errors_as_drf
+from opsknowledge.api.fields import PageValues, page_values
 from runbooks.models import Runbook
 
 from ..models import ActionItem, FailureReport, RunbookLink, Severity
@@ -69,9 +70,19 @@ class RunbookLinksField(serializers.ListField):
             seen.add(key)
         return links
 
+    def get_attribute(self, instance):
+        found = page_values(self, instance)
+        return found if found is not None else super().get_attribute(instance)
+
     def to_representation(self, links):
         # Links to runbooks the reader cannot see are left out (no slug leaks through them).
         visible = self.context.get("visible_runbook_ids")
+        if isinstance(links, PageValues):
+            return [
+                {"runbook": f"{organisation}/{slug}", "relation": relation}
+                for runbook_id, organisation, slug, relation in links
+                if visible is None or runbook_id in visible
+            ]
         return [
             {"runbook": link.runbook.reference(), "relation": link.relation}
             for link in links.all()

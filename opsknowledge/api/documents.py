@@ -7,7 +7,7 @@ FilterSet; visibility, preconditions, revisions, diffs and adoption live here on
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -36,7 +36,7 @@ from ..models.catalogue import slug_validator
 from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
 from ..search.related import related_documents
 from ..visibility import readable_revisions, shows_authors
-from .fields import SlugReferenceField, did_you_mean
+from .fields import PageValues, SlugReferenceField, did_you_mean, page_values
 from .permissions import DocumentViewSetMixin
 
 
@@ -57,10 +57,13 @@ class TagListField(serializers.ListField):
         return django_errors_as_drf(references.normalise_tags, super().to_internal_value(data))
 
     def get_attribute(self, instance):
-        # Read through the prefetched generic relation (see Document.tagged_items).
-        return instance.tagged_items.all()
+        found = page_values(self, instance)
+        # Else read through the prefetched generic relation (see Document.tagged_items).
+        return found if found is not None else instance.tagged_items.all()
 
     def to_representation(self, tagged_items):
+        if isinstance(tagged_items, PageValues):
+            return sorted(tagged_items)
         return sorted(item.tag.name for item in tagged_items)
 
 
@@ -279,14 +282,55 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         Prefetch("tagged_items", queryset=TaggedItem.objects.select_related("tag")),
     )
 
+    # What a list reads of each row's relations, loaded for the whole page as plain values
+    # (`load_page_values`): name -> the columns of the related rows ("slug" for a
+    # many-to-many field, the tag name for "tags").
+    page_relations = {"components": ("slug",), "releases": ("slug",), "tags": ("name",)}
+
     def get_queryset(self):
         # select_related/prefetch_related: the serializer reads the organisation slug, the
         # component/release slugs and the tag names of every row; without them a list of N
-        # documents costs 4N queries.
-        queryset = self.model.objects.select_related(*self.select_related).prefetch_related(
-            *self.prefetch_related
-        )
+        # documents costs 4N queries. Lists load them as page values instead.
+        queryset = self.model.objects.select_related(*self.select_related)
+        if self.action != "list":
+            queryset = queryset.prefetch_related(*self.prefetch_related)
         return queryset.visible_to(self.access)
+
+    def load_page_values(self, documents) -> None:
+        """One query per relation for the whole page, setting `page_values` on each row: a
+        dict of lists of plain values (one column) or tuples (several), which the list
+        serializer's fields read (fields.page_values). Unlike prefetch_related it builds no
+        queryset or manager per row."""
+        if not documents:
+            return
+        pks = [document.pk for document in documents]
+        loaded = {pk: {name: [] for name in self.page_relations} for pk in pks}
+        for name, columns in self.page_relations.items():
+            rows, owner = self.page_relation_rows(name, pks)
+            for values in rows.values_list(owner, *columns):
+                value = values[1] if len(columns) == 1 else values[1:]
+                loaded[values[0]][name].append(value)
+        for document in documents:
+            document.page_values = loaded[document.pk]
+
+    def page_relation_rows(self, name, pks):
+        """The rows of relation `name` for the documents `pks`, in the order the detail
+        shows them, and the column naming their document."""
+        if name == "tags":
+            content_type = ContentType.objects.get_for_model(self.model)
+            rows = TaggedItem.objects.filter(content_type=content_type, object_id__in=pks)
+            return rows.annotate(name=F("tag__name")).order_by("name"), "object_id"
+        field = self.model._meta.get_field(name)
+        if field.many_to_many:  # through the join table: no row of the document itself
+            through = field.remote_field.through
+            owner, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+            ordering = [f"{target}__{o}" for o in field.related_model._meta.ordering]
+            rows = through.objects.filter(**{f"{owner}__in": pks}).order_by(*ordering, "pk")
+            columns = self.page_relations[name]
+            return rows.annotate(**{c: F(f"{target}__{c}") for c in columns}), f"{owner}_id"
+        # A reverse foreign key (alerts, runbook links): the related rows themselves.
+        owner = field.field.name
+        return field.related_model.objects.filter(**{f"{owner}__in": pks}), f"{owner}_id"
 
     def get_serializer_class(self):
         if self.action == "list":
@@ -350,17 +394,51 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         context.update(self.extra_context(documents))
         return context
 
+    def written_values(self, document) -> dict:
+        """After a write, the relations as just written (the services' `written_content`),
+        in the detail's order, so the response reads none of them back: lists of slugs and
+        names that the snapshot keeps sorted, as the related models order them."""
+        content = getattr(document, "written_content", None)
+        if content is None:
+            return {}
+        values = {}
+        for name in self.page_relations:
+            if name == "tags" or name in self.model.RELATED_CONTENT:
+                if all(isinstance(item, str) for item in content.get(name) or []):
+                    values[name] = content.get(name) or []
+                continue
+            field = self.model._meta.get_field(name)
+            if not field.many_to_many:
+                continue  # e.g. a report's runbook links: read back
+            if field.related_model._meta.ordering == ["slug"]:  # releases go by date
+                values[name] = content.get(name) or []
+        return values
+
     def respond(self, document, status_code=status.HTTP_200_OK, headers=None):
+        written = self.written_values(document)
+        if written:
+            document.page_values = written
+            # What is read back (releases) is read once for the serializer and lint alike.
+            unread = [
+                name
+                for name in self.page_relations
+                if name not in written and self.model._meta.get_field(name).many_to_many
+            ]
+            prefetch_related_objects([document], *unread)
         context = self.page_context([document])
         data = self.get_serializer_class()(document, context=context).data
         headers = {"ETag": etag(document.revision), **(headers or {})}
         return Response(data, status=status_code, headers=headers)
 
     def organisation_for_write(self, slug):
-        try:
-            organisation = Organisation.objects.get(slug=slug)
-        except Organisation.DoesNotExist:
-            raise Http404(f"No organisation '{slug}'.") from None
+        token = self.request.auth if self.access.via_token else None
+        if token is not None and token.organisation_id and token.organisation.slug == slug:
+            organisation = token.organisation  # read with the token: no second query
+        else:
+            try:
+                organisation = Organisation.objects.get(slug=slug)
+            except Organisation.DoesNotExist:
+                raise Http404(f"No organisation '{slug}'.") from None
         self.check_write(organisation)
         return organisation
 
@@ -379,6 +457,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         heavy = [name for name in self.serializer_class.DETAIL_ONLY if self._is_column(name)]
         queryset = self.filter_queryset(self.get_queryset()).defer(*heavy)
         page = self.paginate_queryset(queryset)
+        self.load_page_values(page)
         context = self.page_context(page)
         serializer = self.get_serializer_class()(page, many=True, context=context)
         return self.get_paginated_response(serializer.data)
@@ -433,6 +512,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         document = self.model.objects.filter(organisation=organisation, slug=slug).first()
         if document is None:
             raise Http404(f"No {self.model.kind} '{organisation.slug}/{slug}'.")
+        document.organisation = organisation  # the row it refers to: no query to read it
         return document
 
     def update(self, request, *args, **kwargs):
@@ -448,6 +528,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             model=self.model,
             organisation=organisation,
             slug=kwargs["slug"],
+            existing=existing,
             data=attrs,
             actor=services.Actor.of_request(request),
             if_match=parse_if_match(request.headers.get("If-Match")),

@@ -1,12 +1,17 @@
 """The abstract base of every published document (runbooks, practices, failure reports)."""
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils.text import slugify
 from taggit.managers import TaggableManager
-from taggit.models import TaggedItem
+from taggit.models import Tag, TaggedItem
 
 from ..visibility import VisibleQuerySet
 from .catalogue import Component, Organisation, Release, slug_validator
@@ -76,6 +81,64 @@ class Language(models.TextChoices):
 
     ENGLISH = "en", "English"
     GERMAN = "de", "German"
+def having_any(queryset, relation: str, values):
+    """The rows of `queryset` with at least one of `values` (ids) in the many-to-many field
+    `relation`, as an EXISTS: a join would repeat each row once per match and need a
+    DISTINCT over every column, bodies included."""
+    field = queryset.model._meta.get_field(relation)
+    through = field.remote_field.through
+    matches = through.objects.filter(
+        **{field.m2m_field_name(): OuterRef("pk"), f"{field.m2m_reverse_field_name()}__in": values}
+    )
+    return queryset.filter(Exists(matches))
+
+
+def tag_ids(names) -> dict[str, int]:
+    """The ids of the tags `names` (normalised: lower case, see references.normalise_tags),
+    creating the missing ones: one query when all exist, two otherwise (taggit's own
+    `tags.set()` costs a lookup, two savepoints and an insert per tag)."""
+    names = sorted(set(names))
+    if not names:
+        return {}
+    slugs = {name: slugify(name) or name for name in names}
+    known = Tag.objects.filter(models.Q(name__in=names) | models.Q(slug__in=slugs.values()))
+    ids, taken = {}, set()
+    for pk, name, slug in known.values_list("pk", "name", "slug"):
+        taken.add(slug)
+        if name in slugs:
+            ids[name] = pk
+    missing = []
+    for name in names:
+        if name in ids:
+            continue
+        slug = slugs[name]
+        if slug in taken:  # "a.b" and "ab" slugify alike: keep slugs unique, as taggit does
+            slug = f"{slug}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        taken.add(slug)
+        missing.append(Tag(name=name, slug=slug))
+    if missing:
+        # A concurrent writer may have created one since: the upsert returns its id too.
+        created = Tag.objects.bulk_create(
+            missing, update_conflicts=True, unique_fields=["name"], update_fields=["name"]
+        )
+        ids.update({tag.name: tag.pk for tag in created})
+    return ids
+
+
+def set_tags(document, names, *, created: bool = False):
+    """Tag `document` with exactly `names`, in at most four statements."""
+    content_type = ContentType.objects.get_for_model(type(document))
+    items = TaggedItem.objects.filter(content_type=content_type, object_id=document.pk)
+    if not created:
+        items.exclude(tag__name__in=list(names)).delete()
+    ids = tag_ids(names)
+    TaggedItem.objects.bulk_create(
+        [
+            TaggedItem(content_type=content_type, object_id=document.pk, tag_id=pk)
+            for pk in ids.values()
+        ],
+        ignore_conflicts=True,
+    )
 
 
 class Document(models.Model):
@@ -104,6 +167,11 @@ class Document(models.Model):
     RELATED_CONTENT = ()
     # Columns an importer writes beside the content (see source_path).
     PROVENANCE_FIELDS = ("source_path", "source_url")
+    # derived_columns() reads only columns: computed before the write and stored with the
+    # row (else after the relations, by a second UPDATE when they change).
+    DERIVED_FROM_COLUMNS = False
+    # Read with the row a write locks (what the write and its response read of them).
+    WRITE_SELECT_RELATED = ("organisation",)
     # The Markdown fields, each rendered to `<name>_html` on every write.
     MARKDOWN_FIELDS = ("body",)
     # The most items a list of a document may hold: each costs work on every write (tag
@@ -156,6 +224,12 @@ class Document(models.Model):
     class Meta:
         abstract = True
         ordering = ["organisation__slug", "slug"]
+        # Who may read a row is decided by these two columns (visibility.visible_to): list
+        # counts are answered from this index (an index-only scan once vacuumed), never
+        # from the wide rows with their bodies.
+        indexes = [
+            models.Index(fields=["visibility", "status"], name="%(app_label)s_%(class)s_vis")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "slug"], name="%(app_label)s_%(class)s_unique_slug"
@@ -190,16 +264,30 @@ class Document(models.Model):
                 data[name] = getattr(self, name)
         return data
 
-    def apply_relations(self, data: dict):
+    def apply_relations(self, data: dict, *, created: bool = False, growing=()):
         """Write the relational content in `data` (many-to-many fields, tags, related
-        content); columns are written by the services' compare-and-set UPDATE."""
+        content); columns are written by the services' compare-and-set UPDATE. `created`:
+        the document has no relation rows yet (nothing to remove); `growing`: names of
+        relations that only gain items. Each relation costs at most a DELETE of what is no
+        longer wanted and one INSERT of the rest (tags: plus their lookup), however many
+        items it has."""
         for name, value in data.items():
+            fresh = created or name in growing
             if name in self.RELATED_CONTENT:
-                self.set_related_content(name, value)
+                self.set_related_content(name, value, created=fresh)
             elif name == "tags":
-                self.tags.set(value, clear=True)
+                set_tags(self, value, created=fresh)
             elif name in self.CONTENT_FIELDS and self._meta.get_field(name).many_to_many:
-                getattr(self, name).set(value)
+                field = self._meta.get_field(name)
+                ids = [item.pk for item in value]
+                if not fresh:
+                    through = field.remote_field.through
+                    through.objects.filter(**{field.m2m_field_name(): self.pk}).exclude(
+                        **{f"{field.m2m_reverse_field_name()}__in": ids}
+                    ).delete()
+                # Django's fast path: one INSERT ... ON CONFLICT DO NOTHING (no SELECT). The
+                # objects, not their ids: an unsaved one is refused (ValueError), not ignored.
+                getattr(self, name).add(*value)
 
     @classmethod
     def status_refusal(cls, status: str) -> str:
@@ -226,7 +314,7 @@ class Document(models.Model):
     def get_related_content(self, name):
         raise NotImplementedError(name)
 
-    def set_related_content(self, name, value):
+    def set_related_content(self, name, value, *, created: bool = False):
         raise NotImplementedError(name)
 
     def derived_columns(self) -> dict:

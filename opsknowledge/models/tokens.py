@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from ..keys import TOKEN_PREFIX, digest, new_key
-from .catalogue import Organisation
+from .catalogue import Membership, Organisation
 
 
 class APITokenQuerySet(models.QuerySet):
@@ -76,9 +76,15 @@ class APIToken(models.Model):
 
     @classmethod
     def authenticate(cls, key: str) -> "APIToken | None":
+        # The user's current role in the token's organisation, read with the token (one
+        # query for authentication and the caller's access alike).
+        role = Membership.objects.filter(
+            user=models.OuterRef("user"), organisation=models.OuterRef("organisation")
+        ).values("role")[:1]
         return (
             cls.objects.active()
             .select_related("user", "organisation")
+            .annotate(role=models.Subquery(role))
             .filter(key_digest=digest(key), user__is_active=True)
             .first()
         )

@@ -57,8 +57,19 @@ class BriefIncidentSerializer(BriefRunbookSerializer):
 class StepSerializer(serializers.Serializer):
     release = ReleaseBriefSerializer()
     notes = ReleaseNoteSerializer(many=True)
+    # At most STEP_LIMIT of each, the most relevant first; the counts and URLs give the rest.
     runbooks = BriefRunbookSerializer(many=True)
+    runbooks_count = serializers.IntegerField()
+    runbooks_url = serializers.SerializerMethodField()
     incidents = BriefIncidentSerializer(many=True)
+    incidents_count = serializers.IntegerField()
+    incidents_url = serializers.SerializerMethodField()
+
+    def get_runbooks_url(self, step) -> str:
+        return self.context["request"].build_absolute_uri(step.runbooks_url)
+
+    def get_incidents_url(self, step) -> str:
+        return self.context["request"].build_absolute_uri(step.incidents_url)
 
 
 BRIEFING = inline_serializer(

@@ -15,7 +15,7 @@ from opsknowledge.api.schema import IF_NONE_MATCH, ErrorSerializer
 from opsknowledge.models import Release, Status
 from opsknowledge.visibility import Access
 
-from ..briefing import BriefingError, briefing_markdown, build_briefing, fingerprint
+from ..briefing import BriefingError, briefing_markdown, fingerprint, load_rows, plan_briefing
 from ..filtersets import ReleaseNoteFilterSet
 from ..models import ReleaseNote
 from .serializers import BRIEFING, ReleaseNoteSerializer, StepSerializer
@@ -102,7 +102,8 @@ class UpgradePathView(APIView):
         if fmt not in (None, "json", "md"):
             raise ValidationError({"format": ["Use 'json' or 'md'."]})
         try:
-            briefing = build_briefing(
+            # The frame and per-step counts only: the ETag comes before any document row.
+            briefing = plan_briefing(
                 start=params.get("from"),
                 end=params.get("to"),
                 component=params.get("component"),
@@ -114,7 +115,11 @@ class UpgradePathView(APIView):
                 raise NotFound(error.message) from None
             raise ValidationError({error.field: [error.message]}) from None
         markdown = wants_markdown(request)
-        etag = fingerprint(briefing, "markdown" if markdown else "json")
+        # The parameters are in the briefing as parsed (from, to, kinds, component; format is
+        # the representation). Links in the body are absolute: the host is part of it.
+        etag = fingerprint(
+            briefing, "markdown" if markdown else "json", request.build_absolute_uri("/")
+        )
         headers = {"ETag": etag, "Vary": "Accept, Authorization, Cookie"}
         modified = briefing.last_modified()
         if modified:
@@ -122,6 +127,7 @@ class UpgradePathView(APIView):
         wanted = [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]
         if "*" in wanted or etag in [quote_etag(t) for t in wanted if t]:
             return HttpResponse(status=304, headers=headers)
+        load_rows(briefing)
         if markdown:
             base = request.build_absolute_uri("/").rstrip("/")
             return HttpResponse(

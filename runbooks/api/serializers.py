@@ -1,3 +1,4 @@
+from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -7,7 +8,7 @@ from opsknowledge.api.documents import (
     DocumentSerializer,
     django_errors_as_drf,
 )
-from opsknowledge.api.fields import SlugReferenceField
+from opsknowledge.api.fields import PageValues, SlugReferenceField, page_values
 from opsknowledge.models import Release, Status
 from opsknowledge.visibility import Access
 
@@ -22,7 +23,13 @@ class AlertNamesField(serializers.ListField):
         names = super().to_internal_value(data)
         return django_errors_as_drf(references.normalise_alert_names, names)
 
+    def get_attribute(self, instance):
+        found = page_values(self, instance)
+        return found if found is not None else super().get_attribute(instance)
+
     def to_representation(self, value):
+        if isinstance(value, PageValues):
+            return sorted(value)
         return sorted(alert.name for alert in value.all())
 
 
@@ -80,14 +87,17 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
     @extend_schema_field(IncidentBriefSerializer(many=True))
     def get_incidents(self, runbook):
         """The published failure reports that link this runbook and the reader may see."""
-        from incidents.models import FailureReport
+        from incidents.models import FailureReport, RunbookLink
 
         request = self.context.get("request")
+        # EXISTS (a report may link the runbook twice): no DISTINCT over the reports' bodies,
+        # and only the columns shown.
+        links = RunbookLink.objects.filter(report=OuterRef("pk"), runbook=runbook)
         reports = (
             FailureReport.objects.visible_to(Access.of(request) if request else None)
-            .filter(status=Status.PUBLISHED, runbook_links__runbook=runbook)
+            .filter(Exists(links), status=Status.PUBLISHED)
             .select_related("organisation")
-            .distinct()
+            .only("organisation__slug", "slug", "title", "severity", "started_at")
             .order_by("-started_at", "slug")
         )
         return IncidentBriefSerializer(reports, many=True, context=self.context).data

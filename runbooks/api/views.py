@@ -12,6 +12,7 @@ class RunbookViewSet(DocumentViewSet):
     # upgrade_from/upgrade_to and alerts: read for every row by the serializer.
     select_related = DocumentViewSet.select_related + ("upgrade_from", "upgrade_to")
     prefetch_related = DocumentViewSet.prefetch_related + ("alerts",)
+    page_relations = {**DocumentViewSet.page_relations, "alerts": ("name",)}
 
 
 class PracticeViewSet(DocumentViewSet):
