@@ -1,3 +1,5 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -16,6 +18,22 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+class SignInView(auth_views.LoginView):
+    """Members sign in with username and password; `?next=` (a path on this site only) is
+    where they return to."""
+
+    template_name = "registration/login.html"
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign-out is a POST (the header's form, with its CSRF token); back to the home page."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
 
 
 class HomeView(TemplateView):

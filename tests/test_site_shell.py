@@ -1,0 +1,149 @@
+"""The site's shell as a reader meets it over HTTP: signing in and out on the site's own
+pages (with CSRF enforced, as a browser sends it), the header's account menu, and the
+branded error pages."""
+
+import re
+
+import pytest
+from django.test import Client, override_settings
+
+from opsknowledge import services
+from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
+from runbooks.models import Runbook
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery staple"  # the factories' password
+HIDDEN = "/runbooks/north/members-only/"
+MISSING = "/runbooks/north/no-such-runbook/"
+
+
+@pytest.fixture
+def north():
+    organisation = OrganisationFactory(slug="north", name="North Cloud")
+    services.document_create(
+        model=Runbook,
+        organisation=organisation,
+        slug="members-only",
+        data={
+            "title": "Members-only runbook",
+            "body": "1. look\n",
+            "visibility": "organisation",
+            "status": "published",
+        },
+        actor=services.Actor.operator(),
+    )
+    return organisation
+
+
+@pytest.fixture
+def browser():
+    return Client(enforce_csrf_checks=True)
+
+
+def csrf_token(response) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())
+    assert match, "the page has no CSRF token in its form"
+    return match.group(1)
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", "", html).split())
+
+
+def sign_in(browser, username, password=PASSWORD, next_url=""):
+    page = browser.get("/accounts/login/", {"next": next_url} if next_url else {})
+    assert page.status_code == 200
+    return browser.post(
+        "/accounts/login/",
+        {
+            "username": username,
+            "password": password,
+            "next": next_url,
+            "csrfmiddlewaretoken": csrf_token(page),
+        },
+    )
+
+
+def test_a_viewer_signs_in_reads_the_members_only_runbook_and_signs_out(north, browser):
+    member(north, "viewer", username="vera")
+    assert browser.get(HIDDEN).status_code == 404
+
+    response = sign_in(browser, "vera", next_url=HIDDEN)
+    assert (response.status_code, response["Location"]) == (302, HIDDEN)
+    page = browser.get(HIDDEN)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Members-only runbook" in html
+    assert "Signed in as vera in organisation North Cloud (viewer)." in text_of(html)
+
+    signed_out = browser.post("/accounts/logout/", {"csrfmiddlewaretoken": csrf_token(page)})
+    assert (signed_out.status_code, signed_out["Location"]) == (302, "/")
+    assert "You are signed out." in browser.get("/").content.decode()
+    assert browser.get(HIDDEN).status_code == 404
+
+
+def test_the_login_page_is_the_sites_and_admits_members_who_are_not_staff(north, browser):
+    member(north, "viewer", username="vera")
+    page = browser.get("/accounts/login/")
+    html = page.content.decode()
+    assert '<label for="id_username">Username</label>' in html
+    assert '<label for="id_password">Password</label>' in html
+    assert "/admin/" not in html
+    assert sign_in(browser, "vera")["Location"] == "/"  # no next: the home page
+
+
+def test_the_header_links_to_the_site_login_coming_back_to_the_page(north):
+    html = Client().get("/search/?q=disk").content.decode()
+    assert 'href="/accounts/login/?next=/search/%3Fq%3Ddisk"' in html
+    assert "admin/login" not in html
+
+
+def test_a_wrong_password_is_refused_on_the_page(north, browser):
+    member(north, "viewer", username="vera")
+    response = sign_in(browser, "vera", password="wrong")
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert browser.get(HIDDEN).status_code == 404
+
+
+def test_next_never_leaves_the_site(north, browser):
+    member(north, "viewer", username="vera")
+    response = sign_in(browser, "vera", next_url="https://evil.example/")
+    assert (response.status_code, response["Location"]) == (302, "/")
+
+
+def test_signing_in_and_out_need_the_csrf_token(north, browser):
+    member(north, "viewer", username="vera")
+    refused = browser.post("/accounts/login/", {"username": "vera", "password": PASSWORD})
+    assert refused.status_code == 403
+    assert "This form has expired" in refused.content.decode()
+    browser.force_login(UserFactory(username="walter"))
+    assert browser.post("/accounts/logout/").status_code == 403
+    assert browser.get("/accounts/logout/").status_code == 405  # a link cannot sign you out
+
+
+def test_a_member_of_no_organisation_is_told_so(browser):
+    browser.force_login(UserFactory(username="walter"))
+    text = text_of(browser.get("/").content.decode())
+    assert "Signed in as walter, member of no organisation." in text
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_404_hints_at_signing_in_without_telling_whether_anything_is_there(north, debug):
+    with override_settings(DEBUG=debug):
+        hidden, missing = Client().get(HIDDEN), Client().get(MISSING)
+    assert hidden.status_code == missing.status_code == 404
+    html = hidden.content.decode()
+    assert "<title>Page not found · opsknowledge</title>" in html  # branded, even with DEBUG
+    assert "signing in</a> may show more" in html
+    assert 'href="/accounts/login/?next=/runbooks/north/members-only/"' in html
+    assert html == missing.content.decode().replace("no-such-runbook", "members-only")
+
+
+def test_a_signed_in_reader_gets_no_sign_in_hint(north):
+    client = Client()
+    client.force_login(UserFactory(username="walter"))
+    response = client.get(HIDDEN)
+    assert response.status_code == 404
+    assert "may show more" not in response.content.decode()
