@@ -5,6 +5,7 @@ branded error pages."""
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client, override_settings
 
 from opsknowledge import services
@@ -147,3 +148,48 @@ def test_a_signed_in_reader_gets_no_sign_in_hint(north):
     response = client.get(HIDDEN)
     assert response.status_code == 404
     assert "may show more" not in response.content.decode()
+
+
+# -- the layout every page shares -----------------------------------------------------------
+
+TEMPLATES = sorted((settings.BASE_DIR / "templates").rglob("*.html"))
+
+
+def test_every_page_has_the_skip_link_header_search_navigation_and_breadcrumbs(north):
+    html = Client().get("/search/").content.decode()
+    assert '<a class="skip-link" href="#main">' in html and '<main id="main"' in html
+    form = re.search(r'<form class="site-search"[^>]*>', html).group(0)
+    assert 'action="/search/"' in form and 'method="get"' in form and 'role="search"' in form
+    assert '<label class="visually-hidden" for="site-search-q">' in html
+    assert re.search(r'<input type="search" id="site-search-q" name="q"', html)
+    for path in ("/runbooks/", "/practices/", "/incidents/", "/upgrade/"):
+        assert f'<a href="{path}">' in html
+    assert '<nav aria-label="Breadcrumb">' in html
+    assert '<li><a href="/">Home</a></li>' in html
+    assert '<link rel="stylesheet" href="/static/css/site.css">' in html
+    assert '<link rel="stylesheet" href="/static/css/pages.css">' in html
+    assert '<script src="/static/js/site.js" defer></script>' in html
+
+
+def test_the_search_box_is_focused_on_the_home_page_only(north):
+    def search_input(path):
+        return re.search(
+            r'<input type="search" id="site-search-q"[^>]*>', Client().get(path).content.decode()
+        ).group(0)
+
+    assert " autofocus" in search_input("/")
+    assert " autofocus" not in search_input("/accounts/login/")
+    home = Client().get("/").content.decode()
+    assert '<li aria-current="page">Home</li>' in home
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_templates_have_no_inline_script_style_or_handlers(template):
+    """The Content-Security-Policy forbids inline script (and the site keeps style inline-free
+    too): data reaches site.js through data- attributes or json_script."""
+    source = template.read_text(encoding="utf-8")
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source), "inline <script>"
+    assert "<style" not in source, "inline <style>"
+    assert not re.search(r"\sstyle=", source), "style= attribute"
+    assert not re.search(r"\son[a-z]+=", source), "on*= handler attribute"
+    assert "javascript:" not in source.lower(), "javascript: URL"
