@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres install lint migrations-check check benchmark fuzz clean
+.PHONY: run test test-sqlite test-postgres install static lint migrations-check check benchmark fuzz \
+	test-browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +16,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Hashed, compressed copies of the static files in var/static, which WhiteNoise serves when
+# DEBUG is off. DEBUG=1 only lets settings load without a SECRET_KEY: the files are the same.
+static: install
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
+
 # A local instance on the embedded default database (SQLite under var/), with demo content.
 # var/.env (git-ignored) keeps a development SECRET_KEY, DEBUG=1 and the demo tokens; only
 # manage.py reads it, and only when DEBUG is not set, so README's commands work as pasted.
-run: install
+run: install static
 	$(PY) -m opsknowledge.localenv var/.env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --local-instance http://$(HOST):$(PORT)

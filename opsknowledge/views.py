@@ -2,7 +2,10 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
+from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from .models import Component, Organisation, Release
@@ -18,6 +21,14 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+@cache_control(max_age=86400)
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon of their own (the admin's);
+    our pages name it in base.html."""
+    return redirect(static("img/logo.svg"))
 
 
 class SignInView(auth_views.LoginView):

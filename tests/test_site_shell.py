@@ -193,3 +193,102 @@ def test_templates_have_no_inline_script_style_or_handlers(template):
     assert not re.search(r"\sstyle=", source), "style= attribute"
     assert not re.search(r"\son[a-z]+=", source), "on*= handler attribute"
     assert "javascript:" not in source.lower(), "javascript: URL"
+
+
+# -- error pages ----------------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.error_urls")
+@override_settings(DEBUG=False)
+def test_403_and_500_are_the_sites_own_pages_without_debug():
+    client = Client(raise_request_exception=False)
+    forbidden = client.get("/test-errors/forbidden/")
+    assert forbidden.status_code == 403
+    assert "<title>Not allowed · opsknowledge</title>" in forbidden.content.decode()
+    broken = client.get("/test-errors/broken/")
+    assert broken.status_code == 500
+    html = broken.content.decode()
+    assert "<title>Server error · opsknowledge</title>" in html
+    assert "a bug" not in html and "Traceback" not in html
+
+
+@pytest.mark.urls("tests.error_urls")
+@override_settings(DEBUG=True)
+def test_with_debug_a_500_is_djangos_technical_page():
+    broken = Client(raise_request_exception=False).get("/test-errors/broken/")
+    assert broken.status_code == 500
+    assert "RuntimeError" in broken.content.decode()
+    assert "Server error · opsknowledge" not in broken.content.decode()
+
+
+# -- security headers, forms, static files ---------------------------------------------------
+
+
+def policy(response) -> dict:
+    header = response["Content-Security-Policy"]
+    return {
+        name: values
+        for name, *values in (part.split() for part in header.split(";") if part.strip())
+    }
+
+
+def test_pages_forbid_inline_script_and_framing(north):
+    for path in ("/", "/search/?q=x", "/accounts/login/", MISSING):
+        directives = policy(Client().get(path))
+        assert directives["script-src"] == ["'self'"], path
+        assert directives["style-src"] == ["'self'"], path
+        assert directives["img-src"] == ["'self'"], path
+        assert directives["frame-ancestors"] == ["'none'"], path
+        assert "'unsafe-eval'" not in Client().get(path)["Content-Security-Policy"]
+
+
+def test_only_the_api_docs_allow_inline_styles_and_data_images_and_never_inline_script():
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    directives = policy(response)
+    assert directives["script-src"] == ["'self'"]
+    assert set(directives["style-src"]) == {"'self'", "'unsafe-inline'"}
+    assert set(directives["img-src"]) == {"'self'", "data:"}
+    assert directives["frame-ancestors"] == ["'none'"]
+    scripts = re.findall(r"<script([^>]*)>", response.content.decode())
+    assert scripts and all("src=" in attributes for attributes in scripts)
+    init = Client().get("/api/docs/", {"script": ""})  # the init script the page loads
+    assert init.status_code == 200 and b"SwaggerUIBundle" in init.content
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_every_post_form_carries_the_csrf_token(template):
+    source = template.read_text(encoding="utf-8")
+    for form in re.findall(r"<form\b[^>]*>.*?</form>", source, flags=re.S | re.I):
+        if re.search(r'method="post"', form, flags=re.I):
+            assert "{% csrf_token %}" in form, form[:80]
+
+
+STATIC_TAG = re.compile(r"""{%\s*static\s+['"]([^'"]+)['"]\s*%}""")
+
+
+def test_collectstatic_hashes_and_compresses_every_file_the_templates_name(tmp_path):
+    """Production storage: collected into a temporary folder, every `{% static %}` of
+    templates/ resolves to a hashed file that exists, with its compressed copy."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.management import call_command
+
+    names = {name for path in TEMPLATES for name in STATIC_TAG.findall(path.read_text())}
+    assert {"css/site.css", "css/pages.css", "js/site.js"} <= names
+    manifest = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STORAGES=manifest, STATIC_ROOT=tmp_path, DEBUG=False):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        for name in sorted(names):
+            hashed = staticfiles_storage.stored_name(name)  # ValueError when not collected
+            assert hashed != name and (tmp_path / hashed).is_file(), name
+            assert staticfiles_storage.url(name) == f"/static/{hashed}"
+            if name.endswith((".css", ".js", ".svg")):
+                assert (tmp_path / f"{hashed}.gz").is_file(), name
+
+
+def test_pages_without_an_icon_of_their_own_get_the_sites():
+    response = Client().get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/img/logo.svg")
