@@ -41,7 +41,7 @@
     var area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
-    area.className = "visually-hidden";
+    area.className = "copy-source";
     document.body.appendChild(area);
     area.select();
     var done = false;
@@ -64,6 +64,9 @@
   }
 
   function addCopyButton(pre) {
+    // A code block wider than the screen scrolls sideways: keyboard users scroll it once
+    // it can take the focus.
+    pre.setAttribute("tabindex", "0");
     var wrapper = document.createElement("div");
     wrapper.className = "code-block";
     pre.parentNode.insertBefore(wrapper, pre);
@@ -96,4 +99,9 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll(".markdown pre"), addCopyButton);
+
+  // The same for tables of rendered Markdown that scroll sideways on a small screen.
+  Array.prototype.forEach.call(document.querySelectorAll(".markdown table"), function (table) {
+    if (table.scrollWidth > table.clientWidth) table.setAttribute("tabindex", "0");
+  });
 })();
