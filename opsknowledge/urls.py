@@ -7,6 +7,14 @@ from .api import errors
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("components/", views.ComponentIndexView.as_view(), name="component-list"),
+    path("components/<slug:slug>/", views.ComponentPageView.as_view(), name="component-page"),
+    path("organisations/", views.OrganisationIndexView.as_view(), name="organisation-list"),
+    path(
+        "organisations/<slug:slug>/",
+        views.OrganisationPageView.as_view(),
+        name="organisation-page",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
     path("", include("runbooks.urls")),
