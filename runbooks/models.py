@@ -70,6 +70,18 @@ class Runbook(AdoptableDocument):
     def derived_columns(self) -> dict:
         return {"lint_facts": body_facts(self.body)}
 
+    def reports_using(self, who):
+        """The published failure reports linking this runbook that `who` may read, newest
+        first: what the API's `incidents` and the runbook page list."""
+        return (
+            self.failure_reports.all()
+            .visible_to(who)
+            .filter(status="published")
+            .select_related("organisation")
+            .distinct()
+            .order_by("-started_at", "slug")
+        )
+
     @classmethod
     def normalise_related_content(cls, name, value, *, reader=None):
         if name == "alerts":

@@ -235,7 +235,12 @@ def test_gunicorn_never_reads_var_env(tmp_path):
 def test_var_env_is_written_once_and_completed_not_replaced(tmp_path):
     path = tmp_path / "var" / ".env"
     first = localenv.ensure(path)
-    assert set(first) == {"DEBUG", "SECRET_KEY", *localenv.DEMO_TOKENS.values()}
+    assert set(first) == {
+        "DEBUG",
+        "SECRET_KEY",
+        *localenv.DEMO_TOKENS.values(),
+        *localenv.DEMO_PASSWORDS.values(),
+    }
     assert first["DEBUG"] == "1" and len(first["SECRET_KEY"]) >= 50
     assert path.stat().st_mode & 0o077 == 0  # a secret key and tokens: the owner's only
     path.write_text(path.read_text().replace("DEBUG=1\n", ""))

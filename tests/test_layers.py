@@ -41,6 +41,7 @@ LAYERS = [
         3,
         (
             "opsknowledge.importing",
+            "opsknowledge.history",
             "opsknowledge.search",
             "opsknowledge.demo",
             "runbooks.importers",

@@ -220,6 +220,12 @@ class Document(models.Model):
         """How other documents refer to this one: "organisation/slug"."""
         return f"{self.organisation.slug}/{self.slug}"
 
+    def readable_snapshot(self, content: dict, who) -> dict:
+        """A stored snapshot of this document as `who` may see it. Snapshots can name other
+        documents (a report's runbook links); kinds whose snapshots do drop what the reader
+        cannot read, exactly as their live representation does."""
+        return content
+
     def publication_warnings(self) -> list[dict]:
         """Findings that must be acknowledged before this document is published (failure
         reports: blameless-language and redaction checks)."""

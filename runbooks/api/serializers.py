@@ -8,7 +8,7 @@ from opsknowledge.api.documents import (
     django_errors_as_drf,
 )
 from opsknowledge.api.fields import SlugReferenceField
-from opsknowledge.models import Release, Status
+from opsknowledge.models import Release
 from opsknowledge.visibility import Access
 
 from ..lint import lint
@@ -80,16 +80,8 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
     @extend_schema_field(IncidentBriefSerializer(many=True))
     def get_incidents(self, runbook):
         """The published failure reports that link this runbook and the reader may see."""
-        from incidents.models import FailureReport
-
         request = self.context.get("request")
-        reports = (
-            FailureReport.objects.visible_to(Access.of(request) if request else None)
-            .filter(status=Status.PUBLISHED, runbook_links__runbook=runbook)
-            .select_related("organisation")
-            .distinct()
-            .order_by("-started_at", "slug")
-        )
+        reports = runbook.reports_using(Access.of(request) if request else None)
         return IncidentBriefSerializer(reports, many=True, context=self.context).data
 
     @extend_schema_field(LintFindingSerializer(many=True, allow_null=True))
