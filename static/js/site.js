@@ -100,8 +100,8 @@
 
   Array.prototype.forEach.call(document.querySelectorAll(".markdown pre"), addCopyButton);
 
-  // The same for tables of rendered Markdown that scroll sideways on a small screen.
-  Array.prototype.forEach.call(document.querySelectorAll(".markdown table"), function (table) {
+  // The same for tables that scroll sideways on a small screen.
+  Array.prototype.forEach.call(document.querySelectorAll("main table"), function (table) {
     if (table.scrollWidth > table.clientWidth) table.setAttribute("tabindex", "0");
   });
 })();

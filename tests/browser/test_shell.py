@@ -179,6 +179,10 @@ PAGES = {
     "failure-report": lambda: first_public(FailureReport),
     "briefing": briefing_url,
     "login": lambda: "/accounts/login/",
+    # Beyond the list: the pages a reader browses on the way.
+    "runbook-list": lambda: "/runbooks/",
+    "component": lambda: "/components/ceph/",
+    "release": lambda: "/releases/r4/",
 }
 SERIOUS = {"serious", "critical"}
 AXE_REPORTS = ROOT / "var" / "artifacts" / "axe"
@@ -221,3 +225,80 @@ def test_every_control_is_reachable_at_375_px(content, open_tab):
     sign_in = tab_until(page, lambda element: element["text"] == "Sign in")
     assert sign_in["href"].startswith("/accounts/login/")
     assert re.match(r"^/accounts/login/\?next=", sign_in["href"])
+
+
+# -- the pages of a runbook, a failure report and the upgrade briefing --------------------
+
+
+def test_a_runbook_revision_diff_from_its_history(content, open_tab):
+    runbook = Runbook.objects.get(organisation__slug="scs", slug="ceph-osd-nearfull")
+    services.document_update(
+        document=runbook,
+        data={"body": runbook.body + "\n## Afterwards\n\nFile a capacity ticket.\n"},
+        actor=services.Actor.operator(),
+        if_match={runbook.revision},
+        message="Say what to do afterwards",
+    )
+    tab = open_tab()
+    page = tab.page
+    tab.goto(runbook.get_absolute_url())
+    history = page.locator("section.revisions")
+    assert history.locator("tbody tr").count() == 2
+    assert "Say what to do afterwards" in history.inner_text()
+    # The newest two are preselected: revision 1 → 2.
+    history.get_by_role("button", name="Compare the selected revisions").click()
+    page.wait_for_url(re.compile(r"/diff/\?"))
+    assert sorted(page.url.split("?")[1].split("&")) == ["from=1", "to=2"]
+    assert "revision 1 → 2" in page.locator("h1").inner_text()
+    added = page.locator("table.diff ins").all_inner_texts()
+    assert "File a capacity ticket." in added
+    tab.shot("runbook-diff")
+
+
+def test_a_failure_report_shows_its_timeline_and_action_items(content, open_tab):
+    tab = open_tab()
+    page = tab.page
+    tab.goto("/incidents/northbridge/rabbitmq-partition-after-r3-upgrade/")
+    facts = {
+        fact.locator("dt").text_content(): " ".join(fact.locator("dd").text_content().split())
+        for fact in page.locator("dl.facts > div").all()
+    }
+    assert facts["Started"] == "2023-10-05 14:02 UTC"
+    assert facts["Resolved"] == "2023-10-05 15:40 UTC"
+    assert (facts["Time to detect"], facts["Time to resolve"]) == ("19 min", "1 h 38 min")
+    entries = page.locator(".timeline .timeline-entry")
+    assert entries.count() == 8
+    first = " ".join(entries.first.inner_text().split())
+    assert first.startswith("2023-10-05 11:50 UTC R2 to R3 upgrade of the control plane")
+    rows = page.locator("section.action-items tbody tr")
+    assert rows.count() == 4
+    assert "Page on RabbitMQClusterPartition" in rows.nth(1).inner_text()
+    open_items = page.locator("section.action-items tr.overdue")
+    assert open_items.count() == 2  # open or in progress, and due long ago
+    assert "overdue" in open_items.first.inner_text()
+    linked = page.locator("section.linked-runbooks li")
+    assert linked.count() == 2
+    tab.shot("failure-report-timeline")
+
+
+def test_the_upgrade_briefing_from_r2_to_r4(content, open_tab):
+    tab = open_tab()
+    page = tab.page
+    tab.goto("/upgrade/")
+    page.get_by_label("From release").select_option("r2")
+    page.get_by_label("To release").select_option("r4")
+    page.get_by_role("button", name="Show the briefing").click()
+    page.wait_for_url(re.compile(r"/upgrade/\?from=r2&to=r4"))
+    steps = page.locator("section.briefing-step h2").all_inner_texts()
+    assert [" ".join(step.split()) for step in steps] == [
+        "Step 1: Release 2 → Release 3",
+        "Step 2: Release 3 → Release 4",
+    ]
+    first_step = page.locator("section.briefing-step").first
+    assert "Upgrading an SCS deployment from R2 to R3" in first_step.inner_text()
+    assert first_step.locator(".release-note").count() > 0
+    for name in ("Markdown", "JSON"):
+        href = page.get_by_role("link", name=name, exact=True).get_attribute("href")
+        response = page.request.get(tab.base_url + href)
+        assert response.status == 200, (name, href)
+    tab.shot("briefing-r2-r4")
