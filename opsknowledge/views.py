@@ -101,8 +101,12 @@ class HomeView(TemplateView):
             latest=latest,
             organisations=Organisation.objects.all(),
             components=Component.objects.filter(parent=None).prefetch_related("children"),
-            # The newest releases first: what operators run today.
-            current_releases=list(reversed(chain))[:3],
+            # The newest releases first (what operators run today), each with the one it
+            # upgrades from, taken from the chain rather than a query per release.
+            current_releases=[
+                {"release": release, "previous": chain[n - 1] if n else None}
+                for n, release in reversed(list(enumerate(chain)))
+            ][:3],
             releases=chain,
         )
         return context

@@ -70,8 +70,9 @@ class ReleasePageView(TemplateView):
         documents = []
         for kind in kinds.all_kinds():
             rows = list(
+                # Every readable document (drafts too, for members): the API's ?release=.
                 with_badges(kind.model.objects.visible_to(access))
-                .filter(status=Status.PUBLISHED, releases=release)
+                .filter(releases=release)
                 .order_by("-updated", "slug")[:50]
             )
             if rows:

@@ -19,6 +19,8 @@ DEMO_ORGANISATION = "alpenwolke"
 WELCOME = """
 opsknowledge with demo content, once the server below says it has started:
   {url}/            start page: recent runbooks, failure reports, best practices
+  {url}/runbooks/   runbooks, filtered by organisation, component, release, tag, alert
+  {url}/upgrade/?from=r2&to=r4   an upgrade briefing, hop by hop
   {url}/search/     search everything you may read
   {url}/api/docs/   the REST API, to try in the browser
 Demo API tokens for this local instance only (kept in var/.env, the same every run):
