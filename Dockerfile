@@ -10,11 +10,15 @@ COPY opsknowledge ./opsknowledge
 COPY runbooks ./runbooks
 COPY incidents ./incidents
 COPY templates ./templates
+COPY static ./static
 COPY manage.py ./
-RUN pip install . && useradd --system --home /app opsknowledge \
+# collectstatic at build time: hashed, compressed files in /app/var/static (DEBUG=1 only
+# lets settings load without the SECRET_KEY, which the image must not contain).
+RUN pip install . && DEBUG=1 python manage.py collectstatic --noinput -v0 \
+    && useradd --system --home /app opsknowledge \
     && mkdir -p /app/var && chown opsknowledge /app/var
 USER opsknowledge
 
 EXPOSE 8000
-# Migrations run on start; static files are served by WhiteNoise straight from the apps.
+# Migrations run on start; WhiteNoise serves the static files collected above.
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn opsknowledge.wsgi:application --bind 0.0.0.0:8000 --workers 3 --access-logfile -"]

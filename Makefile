@@ -4,8 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+AXE := var/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-sqlite test-postgres install lint migrations-check check benchmark fuzz clean
+.PHONY: run test test-sqlite test-postgres install static lint migrations-check check benchmark fuzz \
+	test-browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,26 +17,47 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Hashed, compressed copies of the static files in var/static, which WhiteNoise serves when
+# DEBUG is off. DEBUG=1 only lets settings load without a SECRET_KEY: the files are the same.
+static: install
+	DEBUG=1 $(PY) manage.py collectstatic --noinput -v0
+
 # A local instance on the embedded default database (SQLite under var/), with demo content.
 # var/.env (git-ignored) keeps a development SECRET_KEY, DEBUG=1 and the demo tokens; only
 # manage.py reads it, and only when DEBUG is not set, so README's commands work as pasted.
-run: install
+run: install static
 	$(PY) -m opsknowledge.localenv var/.env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo --local-instance http://$(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # The suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
-test: install test-sqlite
+test: install $(AXE) test-sqlite
 	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "TEST_DATABASE_URL is not set: the suite ran on SQLite only."; fi
 
+# The browser tests (tests/browser) run in one pass only: PostgreSQL's when there is one.
+ONE_BROWSER_PASS = $(if $(TEST_DATABASE_URL),--ignore=tests/browser)
+
 test-sqlite: install
-	DATABASE_URL=sqlite:///var/test.sqlite3 $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///var/test.sqlite3 $(PY) -m pytest $(ONE_BROWSER_PASS) $(PYTEST_ARGS)
 
 test-postgres: install
 	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set"; exit 1; }
 	DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests alone (Playwright driving the system's Chromium), on DATABASE_URL or
+# SQLite. Screenshots: var/artifacts/screenshots/; axe-core results: var/artifacts/axe/.
+test-browser: install $(AXE)
+	DATABASE_URL="$${DATABASE_URL:-sqlite:///var/test.sqlite3}" $(PY) -m pytest tests/browser \
+		$(PYTEST_ARGS)
+
+# axe-core, pinned, from the npm registry: the browser tests' accessibility scan. Without
+# npm the browser tests say what they lack.
+$(AXE):
+	@if command -v npm >/dev/null; then \
+		npm install --prefix var/npm --no-audit --no-fund --silent axe-core@4.14.1; \
+	else echo "npm is missing: no axe-core for the browser tests"; fi
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -190,6 +190,24 @@ class FailureReport(Document):
         else:
             super().set_related_content(name, value, created=created)
 
+    def readable_snapshot(self, content: dict, who) -> dict:
+        from runbooks.models import Runbook
+
+        links = content.get("runbooks") or []
+        if not links:
+            return content
+        match = models.Q()
+        for reference in {link["runbook"] for link in links}:
+            organisation, _, slug = reference.partition("/")
+            match |= models.Q(organisation__slug=organisation, slug=slug)
+        readable = {
+            f"{organisation}/{slug}"
+            for organisation, slug in Runbook.objects.visible_to(who)
+            .filter(match)
+            .values_list("organisation__slug", "slug")
+        }
+        return {**content, "runbooks": [x for x in links if x["runbook"] in readable]}
+
     # -- checks ---------------------------------------------------------------------------
 
     def checked_text(self) -> dict[str, str]:

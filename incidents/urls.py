@@ -1,13 +1,13 @@
-from django.urls import path
+from opsknowledge.pages import document_page_urls
 
-from opsknowledge.views import DocumentPageView
-
+from . import views
 from .models import FailureReport
 
 urlpatterns = [
-    path(
-        "incidents/<slug:organisation>/<slug:slug>/",
-        DocumentPageView.as_view(model=FailureReport),
-        name="incident-page",
+    *document_page_urls(
+        "incidents",
+        FailureReport,
+        page_view=views.IncidentPageView,
+        list_view=views.IncidentListView.as_view(),
     ),
 ]

@@ -7,16 +7,16 @@ import datetime
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 from taggit.models import TaggedItem
 
 from .api.fields import did_you_mean
 from .models import Component, Organisation, Release, Visibility
-from .search import service as search
 from .models.documents import having_any
+from .search import service as search
 
 
 def catalogue_object(model, field: str, value: str, *, aliases=False):

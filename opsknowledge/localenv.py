@@ -22,6 +22,8 @@ from .keys import new_key
 # Demo API tokens for the local instance: load_demo --local-instance issues them, so they
 # stay the same from one `make run` to the next.
 DEMO_TOKENS = {"viewer": "OKB_DEMO_VIEWER_TOKEN", "editor": "OKB_DEMO_EDITOR_TOKEN"}
+# Passwords of the demo accounts (the same users) for signing in to the local web UI.
+DEMO_PASSWORDS = {"viewer": "OKB_DEMO_VIEWER_PASSWORD", "editor": "OKB_DEMO_EDITOR_PASSWORD"}
 
 HEADER = """\
 # Local development settings, written by `make run`; git-ignored. Read by manage.py only,
@@ -56,6 +58,7 @@ def ensure(path: Path, **extra: str) -> dict[str, str]:
         "DEBUG": "1",
         "SECRET_KEY": secrets.token_urlsafe(50),
         **{variable: new_key() for variable in DEMO_TOKENS.values()},
+        **{variable: secrets.token_urlsafe(12) for variable in DEMO_PASSWORDS.values()},
         **extra,
     }
     missing = {name: value for name, value in wanted.items() if name not in values}

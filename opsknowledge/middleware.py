@@ -1,7 +1,7 @@
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from .api.errors import error_response, wants_json
+from .api.errors import error_response, not_found, wants_json
 
 
 class RejectNulBytesMiddleware:
@@ -41,3 +41,21 @@ class PrivateAnswersMiddleware:
         if "HTTP_AUTHORIZATION" in request.META or (user is not None and user.is_authenticated):
             patch_cache_control(response, private=True)
         return response
+
+
+class BrandedNotFoundMiddleware:
+    """A 404 raised by one of our views (a document the reader may not read, or that does not
+    exist) is the site's own 404 page even with DEBUG on: Django's technical page would tell
+    a developer trying the UI nothing a reader would see. URLs that match no pattern keep
+    Django's answer (its technical page with DEBUG, handler404 without)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, Http404):
+            return not_found(request, exception)
+        return None

@@ -267,6 +267,8 @@ def _store_provenance(document, data: dict):
         for name, value in moved.items():
             setattr(document, name, value)
         _store_derived(document)
+
+
 def _set_references(document, data: dict):
     """The referenced objects of `data` on `document` (besides their ids), so that rules and
     snapshots read them without a query."""

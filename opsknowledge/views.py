@@ -1,25 +1,22 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
-from .models import Component, Organisation, Release
+from releases.views import visible_notes
+
+from . import kinds
+from .models import Component, Organisation, Release, Status
+from .pages import with_badges
 from .search import service as search_service
 from .visibility import Access
-
-search_service.PARAMETERS = (
-    "q",
-    "kind",
-    "organisation",
-    "component",
-    "release",
-    "tag",
-    "status",
-    "ordering",
-)
 
 
 @never_cache
@@ -34,35 +31,154 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@require_safe
+@cache_control(max_age=86400)
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon of their own (the admin's);
+    our pages name it in base.html."""
+    return redirect(static("img/logo.svg"))
+
+
+class SignInView(auth_views.LoginView):
+    """Members sign in with username and password; `?next=` (a path on this site only) is
+    where they return to."""
+
+    template_name = "registration/login.html"
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign-out is a POST (the header's form, with its CSRF token); back to the home page."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
+
+
+LATEST = 6  # documents of each kind on the home page
+SECTION_LIMIT = 50  # documents of each kind on a component or organisation page
+
+
+def readable_documents(kind, who):
+    """The published documents of `kind` that `who` may read, with their badges."""
+    return with_badges(kind.model.objects.visible_to(who)).filter(status=Status.PUBLISHED)
+
+
+def kind_sections(who, **filters) -> list[dict]:
+    """For each document kind: up to SECTION_LIMIT readable documents matching `filters`,
+    their count and the list page that holds them all. Two queries per kind (count, rows)
+    plus the badge prefetches."""
+    sections = []
+    for kind in kinds.all_kinds():
+        # Everything readable, drafts too for members: what the API's list answers.
+        documents = with_badges(kind.model.objects.visible_to(who)).filter(**filters).distinct()
+        count = documents.count()
+        sections.append(
+            {
+                "kind": kind.name,
+                "title": kind.model._meta.verbose_name_plural.capitalize(),
+                "count": count,
+                "documents": list(documents.order_by("-updated", "slug")[:SECTION_LIMIT])
+                if count
+                else [],
+                "list_url": reverse(f"{kind.name}-list"),
+            }
+        )
+    return sections
+
+
 class HomeView(TemplateView):
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["organisations"] = Organisation.objects.all()
-        context["components"] = Component.objects.filter(parent=None).prefetch_related("children")
-        context["releases"] = Release.objects.in_upgrade_order()
+        latest = {}
+        for kind in kinds.all_kinds():
+            ordering = ("-started_at", "-updated") if kind.name == "incident" else ("-updated",)
+            latest[kind.name] = list(
+                readable_documents(kind, self.request).order_by(*ordering)[:LATEST]
+            )
+        chain = Release.objects.in_upgrade_order()
+        context.update(
+            latest=latest,
+            organisations=Organisation.objects.all(),
+            components=Component.objects.filter(parent=None).prefetch_related("children"),
+            # The newest releases first (what operators run today), each with the one it
+            # upgrades from, taken from the chain rather than a query per release.
+            current_releases=[
+                {"release": release, "previous": chain[n - 1] if n else None}
+                for n, release in reversed(list(enumerate(chain)))
+            ][:3],
+            releases=chain,
+        )
         return context
 
 
-class DocumentPageView(TemplateView):
-    """The web page of one document of any kind; what the reader may not see is a 404."""
-
-    model = None
-    template_name = "documents/detail.html"
+class ComponentIndexView(TemplateView):
+    template_name = "catalogue/component_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        document = self.model.objects.select_related("organisation").get_visible_or_404(
-            self.request, organisation__slug=kwargs["organisation"], slug=kwargs["slug"]
+        context["components"] = Component.objects.filter(parent=None).prefetch_related("children")
+        return context
+
+
+class ComponentPageView(TemplateView):
+    """Everything about one component across organisations, its parts included."""
+
+    template_name = "catalogue/component_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        component = Component.objects.select_related("parent").filter(slug=kwargs["slug"]).first()
+        if component is None:
+            # An alias ("k8s", "rbd") finds its component's one address.
+            found = Component.objects.lookup(kwargs["slug"])
+            if found is None:
+                raise Http404("No such component.")
+            return redirect("component-page", slug=found.slug)
+        return self.render_to_response(self.get_context_data(component=component))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        component = kwargs["component"]
+        ids = Component.objects.with_descendants([component])
+        context.update(
+            component=component,
+            children=list(component.children.all()),
+            sections=kind_sections(self.request, components__in=ids),
+            notes=list(
+                visible_notes(self.request)
+                .filter(component__in=ids)
+                .order_by("-release__released_on", "kind", "order", "pk")[:SECTION_LIMIT]
+            ),
         )
-        context["document"] = document
-        context["kind"] = self.model._meta.verbose_name
-        context["sections"] = [
-            (document._meta.get_field(name).verbose_name, getattr(document, f"{name}_html"))
-            for name in getattr(self.model, "SECTIONS", ())
-            if getattr(document, name)
-        ]
+        return context
+
+
+class OrganisationIndexView(TemplateView):
+    template_name = "catalogue/organisation_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["organisations"] = Organisation.objects.all()
+        return context
+
+
+class OrganisationPageView(TemplateView):
+    """What one organisation publishes that the reader may read, with counts by kind."""
+
+    template_name = "catalogue/organisation_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        organisation = get_object_or_404(Organisation, slug=kwargs["slug"])
+        access = Access.of(self.request)
+        context.update(
+            organisation=organisation,
+            sections=kind_sections(access, organisation=organisation),
+            role=access.role_in(organisation),
+            note_count=visible_notes(access).filter(organisation=organisation).count(),
+        )
         return context
 
 

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Upper
 
 from opsknowledge import references
@@ -72,6 +73,18 @@ class Runbook(AdoptableDocument):
 
     def derived_columns(self) -> dict:
         return {"lint_facts": body_facts(self.body, self.source_path, self.source_url)}
+
+    def reports_using(self, who):
+        """The published failure reports linking this runbook that `who` may read, newest
+        first: what the API's `incidents` and the runbook page list."""
+        # EXISTS, as a report may link the runbook twice: no DISTINCT over the reports' bodies.
+        links = self.failure_reports.through.objects.filter(report=OuterRef("pk"), runbook=self)
+        return (
+            self.failure_reports.model.objects.visible_to(who)
+            .filter(Exists(links), status="published")
+            .select_related("organisation")
+            .order_by("-started_at", "slug")
+        )
 
     @classmethod
     def normalise_related_content(cls, name, value, *, reader=None):

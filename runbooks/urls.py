@@ -1,21 +1,25 @@
 from django.urls import path
 
-from opsknowledge.views import DocumentPageView
+from opsknowledge.pages import document_page_urls
 
-from . import resolver
+from . import resolver, views
 from .models import Practice, Runbook
 
 urlpatterns = [
     # Mounted at the site root: Prometheus rules link `runbook_url: https://<host>/r/<alert>`.
     path("r/<str:alertname>", resolver.alert_runbook, name="alert-runbook"),
-    path(
-        "runbooks/<slug:organisation>/<slug:slug>/",
-        DocumentPageView.as_view(model=Runbook),
-        name="runbook-page",
+    *document_page_urls(
+        "runbooks",
+        Runbook,
+        page_view=views.RunbookPageView,
+        list_view=views.RunbookListView.as_view(),
+        adoptable=True,
     ),
-    path(
-        "practices/<slug:organisation>/<slug:slug>/",
-        DocumentPageView.as_view(model=Practice),
-        name="practice-page",
+    *document_page_urls(
+        "practices",
+        Practice,
+        page_view=views.AdoptablePageView,
+        list_view=views.PracticeListView.as_view(),
+        adoptable=True,
     ),
 ]

@@ -2,6 +2,7 @@
 deployment would run them."""
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -109,28 +110,44 @@ def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path):
         assert "wal" in mode.stdout.lower()
 
 
-def test_production_server_without_collectstatic(tmp_path):
-    """DEBUG=0 behind gunicorn: pages, the API, its docs page and static files all work
-    without collectstatic."""
+def test_production_server_serves_hashed_static_files_after_collectstatic(tmp_path):
+    """DEBUG=0 behind gunicorn, as the Dockerfile runs it: after collectstatic, pages link
+    hashed, compressed static files that WhiteNoise serves for a long time; the API, its
+    docs page and the branded 404 work, each page under the Content-Security-Policy."""
     env = project_env(
         DEBUG="0", SECRET_KEY=LONG_SECRET, DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}"
     )
+    collected = manage("collectstatic", "--noinput", "-v0", env=env, timeout=300)
+    assert collected.returncode == 0, collected.stderr
     assert manage("migrate", "-v0", env=env).returncode == 0
     assert manage("load_demo", env=env).returncode == 0
     with gunicorn(env) as base:
         status, _, body = http_get(f"{base}/healthz")
         assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
-        assert http_get(f"{base}/")[0] == 200
+        status, headers, home = http_get(f"{base}/")
+        assert status == 200
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+        stylesheet = re.search(rb'href="(/static/css/site\.[0-9a-f]{12}\.css)"', home)
+        assert stylesheet, "the page does not link a hashed site.css"
+        status, headers, css = http_get(
+            base + stylesheet.group(1).decode(), headers={"Accept-Encoding": "gzip"}
+        )
+        assert status == 200 and headers.get("Content-Encoding") == "gzip"
+        assert "max-age=315360000" in headers["Cache-Control"]
         status, _, body = http_get(f"{base}/api/v1/releases/")
         assert status == 200 and json.loads(body)["count"] == 8
         status, _, docs = http_get(f"{base}/api/docs/")
         assert status == 200
         # The docs page loads its assets from this server, not from a CDN.
         assert b"cdn." not in docs and b"/static/drf_spectacular_sidecar/" in docs
-        asset = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
-        assert http_get(base + asset)[0] == 200
+        bundle = re.search(
+            rb'src="(/static/drf_spectacular_sidecar/[^"]+-bundle\.[0-9a-f]+\.js)"', docs
+        )
+        assert bundle and http_get(base + bundle.group(1).decode())[0] == 200
         status, _, body = http_get(f"{base}/api/nothing")
         assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+        status, _, page = http_get(f"{base}/runbooks/scs/no-such-runbook/")
+        assert status == 404 and b"<title>Page not found" in page
 
 
 def test_healthz_is_503_when_the_database_is_unreachable():
@@ -218,7 +235,12 @@ def test_gunicorn_never_reads_var_env(tmp_path):
 def test_var_env_is_written_once_and_completed_not_replaced(tmp_path):
     path = tmp_path / "var" / ".env"
     first = localenv.ensure(path)
-    assert set(first) == {"DEBUG", "SECRET_KEY", *localenv.DEMO_TOKENS.values()}
+    assert set(first) == {
+        "DEBUG",
+        "SECRET_KEY",
+        *localenv.DEMO_TOKENS.values(),
+        *localenv.DEMO_PASSWORDS.values(),
+    }
     assert first["DEBUG"] == "1" and len(first["SECRET_KEY"]) >= 50
     assert path.stat().st_mode & 0o077 == 0  # a secret key and tokens: the owner's only
     path.write_text(path.read_text().replace("DEBUG=1\n", ""))

@@ -52,6 +52,7 @@ LAYERS = [
         3,
         (
             "opsknowledge.importing",
+            "opsknowledge.history",
             "opsknowledge.search",
             "opsknowledge.demo",
             "runbooks.importers",

@@ -156,3 +156,138 @@ def test_feeds_and_release_notes_cost_a_fixed_number_of_queries(
         assert client.get("/feeds/releases.atom").status_code == 200
     with django_assert_num_queries(3):  # the release, count, page
         assert api.get("/api/v1/releases/r4/notes/").json()["count"] == rows
+
+
+# -- web pages ---------------------------------------------------------------------------
+# Every page costs a fixed number of queries, pinned for 3 and 30 items (documents on a
+# list, alerts and reports of a runbook, timeline rows of a report, notes of a briefing).
+
+
+def fill_pages(rows):
+    """`rows` documents of every kind about Ceph for release r4, each runbook answering
+    `rows` alerts, a report linking every runbook with `rows` timeline rows and action
+    items, `rows` release notes on r3 and r4, `rows` revisions of one runbook."""
+    from incidents.models import FailureReport
+    from opsknowledge import services
+    from opsknowledge.models import Component, Organisation, Release
+    from releases.services import release_note_upsert
+
+    alpen = Organisation.objects.get(slug="alpenwolke")
+    common = {"components": ["ceph", "nova"], "releases": ["r3", "r4"], "tags": ["storage"]}
+    runbooks = [
+        publish(
+            Runbook,
+            organisation=alpen,
+            slug=f"rb-{n}",
+            alerts=[f"Alert{n}x{m}" for m in range(rows)],
+            upgrade_from="r3",
+            upgrade_to="r4",
+            body="# Title\n\n## Meaning\n\ntext\n\n## Impact\n\n## Diagnosis\n\n## Mitigation\n",
+            **common,
+        )
+        for n in range(rows)
+    ]
+    for n in range(rows):
+        publish(Practice, organisation=alpen, slug=f"pr-{n}", **common)
+        publish(
+            FailureReport,
+            organisation=alpen,
+            slug=f"ir-{n}",
+            summary="s",
+            impact="i",
+            root_cause="r",
+            started_at="2024-01-01T10:00:00Z",
+            resolved_at="2024-01-01T11:00:00Z",
+            timeline=[{"at": "2024-01-01T10:00:00Z", "text": f"t{m}"} for m in range(rows)],
+            action_items=[{"title": f"a{m}", "due": "2024-02-01"} for m in range(rows)],
+            runbooks=[{"runbook": f"alpenwolke/rb-{m}", "relation": "used"} for m in range(rows)],
+            **common,
+        )
+    for release in Release.objects.filter(slug__in=["r3", "r4"]):
+        for n in range(rows):
+            release_note_upsert(
+                organisation=alpen,
+                release=release,
+                slug=f"note-{n}",
+                fields={
+                    "kind": ["upgrade", "known-issue", "feature"][n % 3],
+                    "title": f"Note {n}",
+                    "component": Component.objects.get(slug=["ceph", "nova"][n % 2]),
+                },
+                actor=services.Actor.operator(),
+            )
+    runbook = runbooks[0]
+    for n in range(rows):
+        runbook, _ = services.document_update(
+            document=runbook,
+            data={"summary": f"summary {n}"},
+            actor=services.Actor.operator(),
+            if_match={runbook.revision},
+        )
+
+
+# page -> queries for an anonymous reader; what each costs is in the comment.
+PAGE_QUERIES = {
+    # choices (organisations, components, releases), count, page, components, releases, tags
+    "/runbooks/": 8,
+    "/practices/": 8,
+    "/incidents/": 8,
+    # + the filters' catalogue lookups (component, its tree, release)
+    "/runbooks/?component=ceph&release=r4": 11,
+    # per kind: rows, components, releases, tags; releases; components + children; organisations
+    "/": 16,
+    # component, its tree, per kind count/rows/components/releases/tags, children, notes
+    "/components/ceph/": 19,
+    # organisation, per kind count/rows/components/releases/tags, note count
+    "/organisations/alpenwolke/": 17,
+    # release, next, notes, per kind rows/components/releases/tags
+    "/releases/r4/": 15,
+    # document, components, releases, tags, alerts, revisions, reports using it
+    "/runbooks/alpenwolke/rb-0/": 7,
+    # document, components, releases, tags, timeline, action items, runbook links,
+    # readable runbooks, revisions, and the revisions again for the picker
+    "/incidents/alpenwolke/ir-0/": 11,
+    # document, revisions (picker), the two snapshots
+    "/runbooks/alpenwolke/rb-0/diff/?from=1&to=2": 3,
+    # document, components, releases, tags, alerts, then the snapshot's tags
+    "/runbooks/alpenwolke/rb-0/markdown/": 8,
+    # releases, components, briefing: chain, notes, runbooks, reports + their releases
+    "/upgrade/?from=r2&to=r4": 7,
+}
+# A signed-in member: + session, user, memberships; on a runbook page also lint (the
+# organisation's runbook policy; the runbooks here link no documents).
+MEMBER_QUERIES = {url: count + 3 for url, count in PAGE_QUERIES.items()}
+MEMBER_QUERIES["/runbooks/alpenwolke/rb-0/"] += 1
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "member"])
+@pytest.mark.parametrize("url", list(PAGE_QUERIES))
+@pytest.mark.parametrize("rows", [3, 30])
+def test_pages_cost_a_fixed_number_of_queries(
+    client, catalogue, django_assert_num_queries, rows, url, caller
+):
+    from opsknowledge.models import Organisation
+
+    fill_pages(rows)
+    expected = PAGE_QUERIES[url]
+    if caller == "member":
+        client.force_login(member(Organisation.objects.get(slug="alpenwolke"), "viewer"))
+        expected = MEMBER_QUERIES[url]
+    with django_assert_num_queries(expected):
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    # The page shows all the items it was filled with (not a count that stays flat by
+    # showing fewer).
+    if url == "/runbooks/alpenwolke/rb-0/":
+        assert html.count("/r/Alert0x") == rows
+        assert html.count('href="/incidents/alpenwolke/ir-') == rows
+    elif url == "/incidents/alpenwolke/ir-0/":
+        assert html.count('class="timeline-entry"') == rows
+        assert html.count('href="/runbooks/alpenwolke/rb-') == rows
+    elif url in ("/runbooks/", "/practices/", "/incidents/"):
+        assert html.count('class="document-item"') == min(rows, 20)
+    elif url.startswith("/upgrade/"):
+        assert html.count('class="release-note"') == 2 * len(
+            [n for n in range(rows) if n % 3 != 2]  # features are not briefing kinds
+        )

@@ -10,6 +10,7 @@ Most callers are forced onto the request; the `*_token` callers send a real
 """
 
 import json
+import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 
@@ -19,8 +20,9 @@ from rest_framework.test import APIClient
 
 from incidents.models import FailureReport
 from opsknowledge import services
-from opsknowledge.models import Organisation
+from opsknowledge.models import Component, Organisation, Release
 from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
+from releases.services import release_note_upsert
 from runbooks.models import Practice, Runbook
 
 pytestmark = pytest.mark.django_db
@@ -158,8 +160,26 @@ def users(django_db_setup, django_db_blocker):
             "editor": member(owner, "editor", username="editor"),
             "admin": member(owner, "admin", username="admin"),
         }
+        # Every document is about a part of a component and applies to one release, so that
+        # the component (children included) and release pages list them.
+        parent = Component.objects.create(slug="storage", name="Storage")
+        part = Component.objects.create(slug="disks", name="Disks", parent=parent)
+        release = Release.objects.create(slug="r9", name="Release 9")
+        for visibility in ("public", "organisation"):
+            release_note_upsert(
+                organisation=owner,
+                release=release,
+                slug=f"{visibility}-note",
+                fields={
+                    "kind": "upgrade",
+                    "title": f"{visibility}-note title",
+                    "component": part,
+                    "visibility": visibility,
+                },
+                actor=OPERATOR,
+            )
         for model in KINDS.values():  # runbooks first: every failure report links them all
-            content = {}
+            content = {"components": [part], "releases": [release]}
             if model is FailureReport:
                 runbooks = Runbook.objects.filter(organisation=owner).order_by("slug")
                 content["runbooks"] = [{"runbook": rb, "relation": "used"} for rb in runbooks]
@@ -602,3 +622,135 @@ def test_reports_filtered_by_a_runbook_the_caller_cannot_read_are_none(world, ca
     assert {slug_of(key): listed(f"owner/{slug_of(key)}") for key in rows(Runbook)} == {
         slug_of(key): reports if readable(caller, key) else set() for key in rows(Runbook)
     }
+
+
+# -- web pages -------------------------------------------------------------------------------
+# Pages reveal exactly what the API reveals: the same documents in lists, counts, component,
+# release and organisation pages; the same revisions and diffs; 404 for the same documents.
+
+
+def linked_slugs(html: str, kind: str) -> set:
+    """The documents of "owner" of `kind` a page links to."""
+    return set(re.findall(rf'href="/{kind}/owner/([a-z0-9-]+)/"', html))
+
+
+def page_client(world, caller):
+    client = world.api
+    if caller != "anonymous":
+        client.force_login(world.users[caller])  # the web UI signs in with a session cookie
+    return client
+
+
+def readable_slugs(world, caller, matches=lambda key: True) -> set:
+    return {slug_of(key) for key in world.keys if readable(caller, key) and matches(key)}
+
+
+PAGE_LISTS = {
+    "list": "/{kind}/",
+    "list-filtered": "/{kind}/?organisation=owner&component=storage&release=r9",
+    "list-secret-tag": f"/{{kind}}/?tag={SECRET_TAG}",
+    "component": "/components/storage/",
+    "component-part": "/components/disks/",
+    "release": "/releases/r9/",
+    "organisation": "/organisations/owner/",
+}
+
+
+@pytest.mark.parametrize("page", list(PAGE_LISTS))
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_pages_list_exactly_the_documents_the_api_lists(world, caller, page):
+    client = page_client(world, caller)
+    response = client.get(PAGE_LISTS[page].format(kind=world.kind))
+    assert response.status_code == 200, response.content
+    html = response.content.decode()
+    matches = (lambda key: key == ("organisation", "draft")) if "secret" in page else None
+    expected = readable_slugs(world, caller, matches or (lambda key: True))
+    assert linked_slugs(html, world.kind) == expected
+    api = world.client(caller).get(
+        f"/api/v1/{world.kind}/", {"tag": SECRET_TAG} if "secret" in page else {}
+    )
+    assert {item["slug"] for item in api.json()["results"]} == expected
+    if page.startswith("list"):
+        assert f'<h2 id="results-heading">{len(expected)} ' in html
+    if page == "organisation":
+        title = KINDS[world.kind]._meta.verbose_name_plural.capitalize()
+        assert f"{title}: {len(expected)}</a>" in html
+    if SECRET_TAG not in PAGE_LISTS[page] and not readable(caller, ("organisation", "draft")):
+        assert SECRET_TAG not in html
+
+
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_home_lists_only_published_documents_the_caller_reads(world, caller):
+    html = page_client(world, caller).get("/").content.decode()
+    assert linked_slugs(html, world.kind) == readable_slugs(
+        world, caller, lambda key: key[1] == "published"
+    )
+
+
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_release_notes_on_pages_are_those_the_api_lists(world, caller):
+    client = page_client(world, caller)
+    api = world.client(caller).get("/api/v1/releases/r9/notes/")
+    titles = {item["title"] for item in api.json()["results"]}
+    assert titles == (
+        {"public-note title", "organisation-note title"}
+        if role(caller) in OWNER_MEMBERS
+        else {"public-note title"}
+    )
+    for url in ("/releases/r9/", "/components/storage/", "/upgrade/?from=r9&to=r9"):
+        html = client.get(url).content.decode()
+        shown = {t for t in ("public-note title", "organisation-note title") if t in html}
+        assert shown == (titles if "upgrade" not in url else set()), url
+
+
+PAGE_ENDPOINTS = {"page": "", "diff": "diff/?from=1&to=2", "markdown": "markdown/"}
+
+
+@pytest.mark.parametrize("endpoint", list(PAGE_ENDPOINTS))
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_document_pages_answer_404_exactly_where_the_api_does(world, caller, endpoint):
+    client = page_client(world, caller)
+    suffix = PAGE_ENDPOINTS[endpoint]
+    statuses = {}
+    for key in world.keys:
+        response = client.get(f"/{world.kind}/owner/{slug_of(key)}/{suffix}")
+        statuses[slug_of(key)] = response.status_code
+        if response.status_code == 200:
+            text = response.content.decode()
+            if endpoint == "markdown":
+                assert response["Content-Type"].startswith("text/markdown")
+                assert "summary: second" in text
+            elif endpoint == "diff":
+                assert "<del>first</del>" in text and "<ins>second</ins>" in text
+            else:
+                assert "Compare the selected revisions" in text  # two readable revisions
+    assert statuses == {slug_of(key): 200 if readable(caller, key) else 404 for key in world.keys}
+    assert client.get(f"/{world.kind}/owner/{MISSING}/{suffix}").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["runbooks"])
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_a_draft_cleaned_before_publishing_keeps_its_history_private(world, caller):
+    """Revision 1 was a members-only draft: non-members see only revision 2, on the page, in
+    the diff picker, and a diff reaching revision 1 is a 404 for them, as in the API."""
+    draft = services.document_create(
+        model=Runbook,
+        organisation=Organisation.objects.get(slug="owner"),
+        slug="cleaned",
+        data={"title": "cleaned title", "body": "password hunter2\n", "status": "draft"},
+        actor=OPERATOR,
+    )
+    services.document_update(
+        document=draft,
+        data={"body": "password removed\n", "status": "published", "visibility": "public"},
+        actor=OPERATOR,
+        if_match={1},
+    )
+    client = page_client(world, caller)
+    member = role(caller) in OWNER_MEMBERS
+    page = client.get("/runbooks/owner/cleaned/").content.decode()
+    assert ('value="1"' in page) is member
+    diff = client.get("/runbooks/owner/cleaned/diff/?from=1&to=2")
+    api = world.client(caller).get("/api/v1/runbooks/owner/cleaned/diff/?from=1&to=2")
+    assert diff.status_code == api.status_code == (200 if member else 404)
+    assert ("hunter2" in diff.content.decode()) is member

@@ -1,5 +1,3 @@
-from django.db.models import Q
-
 from opsknowledge.api.documents import DocumentViewSet
 from runbooks.models import Runbook
 
@@ -31,20 +29,3 @@ class FailureReportViewSet(DocumentViewSet):
                 ids |= {link.runbook_id for link in d.runbook_links.all()}
         visible = Runbook.objects.visible_to(self.access).filter(pk__in=ids)
         return {"visible_runbook_ids": set(visible.values_list("pk", flat=True)) if ids else set()}
-
-    def readable_snapshot(self, content: dict) -> dict:
-        links = content.get("runbooks") or []
-        if not links:
-            return content
-        wanted = {link["runbook"] for link in links}
-        match = Q()
-        for reference in wanted:
-            organisation, _, slug = reference.partition("/")
-            match |= Q(organisation__slug=organisation, slug=slug)
-        readable = {
-            f"{organisation}/{slug}"
-            for organisation, slug in Runbook.objects.visible_to(self.access)
-            .filter(match)
-            .values_list("organisation__slug", "slug")
-        }
-        return {**content, "runbooks": [x for x in links if x["runbook"] in readable]}

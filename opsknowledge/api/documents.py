@@ -22,7 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from taggit.models import TaggedItem
 
-from .. import references, services
+from .. import history, references, services
 from ..models import (
     Component,
     Language,
@@ -33,9 +33,9 @@ from ..models import (
     Visibility,
 )
 from ..models.catalogue import slug_validator
-from ..revisions import REVISION_NUMBER, diff_snapshots, etag, parse_if_match, snapshot
+from ..revisions import REVISION_NUMBER, etag, parse_if_match
 from ..search.related import related_documents
-from ..visibility import readable_revisions, shows_authors
+from ..visibility import shows_authors
 from .fields import PageValues, SlugReferenceField, did_you_mean, page_values
 from .permissions import DocumentViewSetMixin
 
@@ -382,12 +382,6 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         kinds add their own."""
         return {}
 
-    def readable_snapshot(self, content: dict) -> dict:
-        """A stored snapshot as this reader may see it. Snapshots can name other documents
-        (a report's runbook links); kinds whose snapshots do drop what the reader cannot
-        read, exactly as their live representation does."""
-        return content
-
     def page_context(self, documents) -> dict:
         context = self.get_serializer_context()
         context["upstream_revisions"] = self.upstream_revisions(documents)
@@ -567,10 +561,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
 
     def revision_queryset(self, document):
         """The revisions of `document` this reader may read (visibility.readable_revisions)."""
-        revisions = Revision.objects.filter(
-            content_type=ContentType.objects.get_for_model(self.model), object_id=document.pk
-        ).select_related("author")  # author: the serializer reads the username of each
-        return readable_revisions(revisions, document, self.access)
+        return history.revision_queryset(document, self.access)
 
     def revision_context(self, document) -> dict:
         return {"show_authors": shows_authors(document, self.access)}
@@ -613,7 +604,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         revision = self.revision_queryset(document).filter(number=number).first()
         if revision is None:
             raise Http404(f"No revision {number} of '{document}'.")
-        revision.snapshot = self.readable_snapshot(revision.snapshot)
+        revision.snapshot = document.readable_snapshot(revision.snapshot, self.access)
         context = self.revision_context(document)
         return Response(RevisionDetailSerializer(revision, context=context).data)
 
@@ -642,21 +633,10 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         document = self.get_object()
         to = self._revision_number("to", document.revision, document)
         start = self._revision_number("from", max(to - 1, 1), document)
-        snapshots = dict(
-            self.revision_queryset(document)
-            .filter(number__in={start, to})
-            .values_list("number", "snapshot")
-        )
-        unreadable = sorted({start, to} - set(snapshots))
-        if unreadable:  # not readable by this reader (or gone): like a missing revision
-            raise Http404(f"No revision {unreadable[0]} of '{document}'.")
-        changes = diff_snapshots(
-            self.readable_snapshot(snapshots[start]),
-            self.readable_snapshot(snapshots[to]),
-            old_label=f"r{start}",
-            new_label=f"r{to}",
-        )
-        return Response({"from": start, "to": to, "changes": changes})
+        try:
+            return Response(history.readable_diff(document, self.access, start, to))
+        except history.RevisionUnreadable as error:  # not readable (or gone): like missing
+            raise Http404(f"No revision {error.number} of '{document}'.") from None
 
     # -- reuse across organisations -------------------------------------------------------
 
@@ -709,26 +689,10 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         document = self.get_object()
         if not document.has_upstream:
             raise Http404(f"'{document}' was not adopted from another document.")
-        original = (
-            self.model.objects.visible_to(self.access)
-            .filter(organisation__slug=document.upstream_organisation, slug=document.upstream_slug)
-            .first()
-        )
-        if original is None:
-            raise Http404("The original document no longer exists or is not visible to you.")
-        adopted = self.revision_queryset(original).filter(number=document.upstream_revision).first()
-        if adopted is None:
-            raise Http404("The adopted revision of the original is not readable by you.")
-        before = adopted.snapshot
-        changes = diff_snapshots(
-            before,
-            snapshot(original),
-            old_label=f"{original}@r{document.upstream_revision}",
-            new_label=f"{original}@r{original.revision}",
-        )
-        return Response(
-            {"from": document.upstream_revision, "to": original.revision, "changes": changes}
-        )
+        try:
+            return Response(history.upstream_diff(document, self.access))
+        except history.UpstreamUnreadable as error:
+            raise Http404(error.reason) from None
 
 
 def document_urlpatterns(prefix: str, viewset, *, adoptable: bool = False):

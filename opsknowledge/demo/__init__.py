@@ -73,12 +73,25 @@ DOCUMENTS = [
     ("runbooks/rabbitmq-partition.md", "runbook", "scs"),
     ("runbooks/keystone-token-expiry.md", "runbook", "scs"),
     ("runbooks/upgrade-r3-to-r4.md", "runbook", "scs"),
+    ("runbooks/upgrade-r2-to-r3.md", "runbook", "scs"),
+    ("runbooks/galera-cluster-size.md", "runbook", "scs"),
+    ("runbooks/prometheus-target-down.md", "runbook", "scs"),
     ("runbooks/nova-compute-down.md", "runbook", "alpenwolke"),
+    ("runbooks/cluster-api-machine-stuck.md", "runbook", "alpenwolke"),
+    ("runbooks/ovn-controller-down.md", "runbook", "alpenwolke"),
     ("practices/ceph-capacity-planning.md", "practice", "scs"),
+    ("practices/runbook-urls-in-alert-rules.md", "practice", "scs"),
     ("practices/maintenance-windows.md", "practice", "northbridge"),
+    ("practices/blameless-reviews.md", "practice", "alpenwolke"),
     ("incidents/ceph-full-during-r4-upgrade.md", "incident", "alpenwolke"),
     ("incidents/keystone-certificate-expiry.md", "incident", "northbridge"),
+    ("incidents/rabbitmq-partition-after-r3-upgrade.md", "incident", "northbridge"),
+    ("incidents/federation-login-outage-r3.md", "incident", "scs"),
+    ("incidents/octavia-amphora-failover-storm.md", "incident", "alpenwolke"),
 ]
+
+# Release notes of the demo releases (a YAML list; see the file's header).
+RELEASE_NOTES = CONTENT_DIR / "release-notes.yaml"
 
 # (kind, original organisation, slug, adopting organisation): reuse across providers.
 ADOPTIONS = [("runbook", "scs", "ceph-osd-nearfull", "alpenwolke")]

@@ -81,6 +81,8 @@ class Language(models.TextChoices):
 
     ENGLISH = "en", "English"
     GERMAN = "de", "German"
+
+
 def having_any(queryset, relation: str, values):
     """The rows of `queryset` with at least one of `values` (ids) in the many-to-many field
     `relation`, as an EXISTS: a join would repeat each row once per match and need a
@@ -324,6 +326,12 @@ class Document(models.Model):
     def reference(self) -> str:
         """How other documents refer to this one: "organisation/slug"."""
         return f"{self.organisation.slug}/{self.slug}"
+
+    def readable_snapshot(self, content: dict, who) -> dict:
+        """A stored snapshot of this document as `who` may see it. Snapshots can name other
+        documents (a report's runbook links); kinds whose snapshots do drop what the reader
+        cannot read, exactly as their live representation does."""
+        return content
 
     def publication_warnings(self) -> list[dict]:
         """Findings that must be acknowledged before this document is published (failure

@@ -25,3 +25,18 @@ def without_title_heading(html: str, title: str) -> str:
     if heading and _comparable(unescape(TAG.sub("", heading.group(1)))) == _comparable(title):
         return html[heading.end() :]
     return html
+
+
+HEADING_WITH_ID = re.compile(r'<h([1-6]) id="([^"<>]+)">(.*?)</h\1>', re.S)
+
+
+@register.filter
+def with_anchor_links(html: str) -> str:
+    """Each heading that has an anchor gets a link to itself, to copy a section's address."""
+    return HEADING_WITH_ID.sub(
+        lambda m: (
+            f'<h{m[1]} id="{m[2]}">{m[3]} <a class="heading-anchor" href="#{m[2]}" '
+            f'aria-label="Link to this section">#</a></h{m[1]}>'
+        ),
+        html,
+    )

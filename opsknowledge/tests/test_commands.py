@@ -67,11 +67,13 @@ def demo_counts():
 def test_load_demo_is_idempotent():
     run("load_demo")
     counts = demo_counts()
-    # 5 runbooks + 1 adopted copy, 2 practices, 2 failure reports, 1 revision each
-    assert counts[3:] == (6, 2, 2, 10)
+    # 10 runbooks + 1 adopted copy, 4 practices, 5 failure reports, 19 release notes:
+    # 1 revision each
+    assert counts[3:] == (11, 4, 5, 39)
     _, summary = run("load_demo")
     assert demo_counts() == counts
-    assert "9 unchanged" in summary
+    assert "19 unchanged" in summary
+    assert "19 release notes" in summary
     chain = [(r.slug, r.version, str(r.released_on)) for r in Release.objects.in_upgrade_order()]
     assert chain == [
         ("r0", "v1.0.0", "2021-07-15"),
@@ -131,3 +133,24 @@ def test_local_instance_needs_the_keys_from_var_env(monkeypatch):
     monkeypatch.delenv("OKB_DEMO_VIEWER_TOKEN", raising=False)
     with pytest.raises(CommandError, match="OKB_DEMO_VIEWER_TOKEN is not set"):
         run("load_demo", "--catalogue-only", "--local-instance", "http://127.0.0.1:8000")
+
+
+def test_demo_accounts_only_when_asked_and_the_deploy_check_warns(settings):
+    from django.core import checks
+
+    settings.DEBUG = False
+    run("load_demo", "--catalogue-only")
+    assert not get_user_model().objects.filter(username__startswith="demo-").exists()
+    assert not [
+        m for m in checks.run_checks(include_deployment_checks=True) if m.id == "opsknowledge.W001"
+    ]
+    out, _ = run("load_demo", "--catalogue-only", "--with-demo-accounts")
+    viewer = get_user_model().objects.get(username="demo-viewer")
+    password = out.split("username demo-viewer  password ")[1].split()[0]
+    assert viewer.check_password(password)
+    assert viewer.memberships.get().role == "viewer"
+    assert get_user_model().objects.get(username="demo-editor").memberships.get().role == "editor"
+    warnings = [
+        m for m in checks.run_checks(include_deployment_checks=True) if m.id == "opsknowledge.W001"
+    ]
+    assert len(warnings) == 1 and "demo-editor, demo-viewer" in warnings[0].msg

@@ -1,4 +1,3 @@
-from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -9,7 +8,7 @@ from opsknowledge.api.documents import (
     django_errors_as_drf,
 )
 from opsknowledge.api.fields import PageValues, SlugReferenceField, page_values
-from opsknowledge.models import Release, Status
+from opsknowledge.models import Release
 from opsknowledge.visibility import Access
 
 from ..lint import lint
@@ -87,19 +86,8 @@ class RunbookSerializer(AdoptableSerializerMixin, DocumentSerializer):
     @extend_schema_field(IncidentBriefSerializer(many=True))
     def get_incidents(self, runbook):
         """The published failure reports that link this runbook and the reader may see."""
-        from incidents.models import FailureReport, RunbookLink
-
         request = self.context.get("request")
-        # EXISTS (a report may link the runbook twice): no DISTINCT over the reports' bodies,
-        # and only the columns shown.
-        links = RunbookLink.objects.filter(report=OuterRef("pk"), runbook=runbook)
-        reports = (
-            FailureReport.objects.visible_to(Access.of(request) if request else None)
-            .filter(Exists(links), status=Status.PUBLISHED)
-            .select_related("organisation")
-            .only("organisation__slug", "slug", "title", "severity", "started_at")
-            .order_by("-started_at", "slug")
-        )
+        reports = runbook.reports_using(Access.of(request) if request else None)
         return IncidentBriefSerializer(reports, many=True, context=self.context).data
 
     @extend_schema_field(LintFindingSerializer(many=True, allow_null=True))

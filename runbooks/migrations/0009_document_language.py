@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runbooks', '0007_markdown_with_lf'),
+        ('runbooks', '0008_document_source'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0003_repair_slugs'),
+        ('incidents', '0004_report_source'),
     ]
 
     operations = [

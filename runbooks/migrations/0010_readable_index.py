@@ -7,16 +7,19 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0003_repair_slugs'),
         ('opsknowledge', '0009_release_notes_move_to_releases'),
-        ('runbooks', '0007_markdown_with_lf'),
+        ('runbooks', '0009_document_language'),
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='failurereport',
-            index=models.Index(fields=['visibility', 'status'], name='incidents_failurereport_vis'),
+            model_name='practice',
+            index=models.Index(fields=['visibility', 'status'], name='runbooks_practice_vis'),
+        ),
+        migrations.AddIndex(
+            model_name='runbook',
+            index=models.Index(fields=['visibility', 'status'], name='runbooks_runbook_vis'),
         ),
     ]

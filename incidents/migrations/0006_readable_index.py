@@ -7,6 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('incidents', '0005_document_language'),
         ('opsknowledge', '0009_release_notes_move_to_releases'),
         ('runbooks', '0007_markdown_with_lf'),
         ('taggit', '0006_rename_taggeditem_content_type_object_id_taggit_tagg_content_8fc721_idx'),
@@ -15,11 +16,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddIndex(
-            model_name='practice',
-            index=models.Index(fields=['visibility', 'status'], name='runbooks_practice_vis'),
-        ),
-        migrations.AddIndex(
-            model_name='runbook',
-            index=models.Index(fields=['visibility', 'status'], name='runbooks_runbook_vis'),
+            model_name='failurereport',
+            index=models.Index(fields=['visibility', 'status'], name='incidents_failurereport_vis'),
         ),
     ]
