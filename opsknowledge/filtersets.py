@@ -31,9 +31,6 @@ def catalogue_object(model, field: str, value: str, *, aliases=False):
     return found
 
 
-MAX_QUERY_WORDS = 20
-
-
 class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     """An ISO datetime that the database can store, queried in UTC: 9999-12-31T23:59-14:00
     is past year 9999 in UTC, which SQLite cannot represent (an error, not an empty list),
@@ -77,14 +74,6 @@ class StrictBooleanField(forms.NullBooleanField):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
-
-
-def words_of(value: str, field: str = "q") -> list[str]:
-    """The words of a text query; too many would build a query no database should run."""
-    words = value.split()
-    if len(words) > MAX_QUERY_WORDS:
-        raise ValidationError({field: [f"Use at most {MAX_QUERY_WORDS} words."]})
-    return words
 
 
 class DocumentFilterSet(django_filters.FilterSet):
