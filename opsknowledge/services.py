@@ -474,7 +474,11 @@ def document_update(
             raise PreconditionFailed(latest.first() or expected)
         current.revision, current.updated = expected + 1, updated
         # Only the relations whose content changes: an unchanged list costs nothing.
-        changed = {name: value for name, value in data.items() if proposed[name] != before[name]}
+        changed = {
+            name: value
+            for name, value in data.items()
+            if name in before and proposed[name] != before[name]  # provenance is no content
+        }
         current.apply_relations(changed, growing=_growing(before, proposed, changed))
         _store_derived(current)
         after = _content_after(current, data, before)

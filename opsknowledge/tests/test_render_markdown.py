@@ -62,7 +62,8 @@ def test_the_page_leaves_out_a_body_heading_that_repeats_the_title(client, catal
     runbook = publish(organisation=scs, slug="osd-full", title="Ceph OSD nearly full", body=body)
     page = client.get(runbook.get_absolute_url()).content.decode()
     assert page.count("<h1") == 1
-    assert '<h2 id="meaning">Meaning</h2>' in page
+    # The page adds a link to each heading's own anchor (templatetags.documents).
+    assert '<h2 id="meaning">Meaning <a class="heading-anchor" href="#meaning"' in page
     runbook.refresh_from_db()
     assert runbook.body.startswith("# Ceph OSD — nearly full!")
     assert runbook.body_html.startswith('<h1 id="ceph-osd--nearly-full">')
@@ -78,4 +79,4 @@ def test_the_page_keeps_a_leading_heading_that_says_something_else(client, catal
     )
     page = client.get(runbook.get_absolute_url()).content.decode()
     assert page.count("<h1") == 2
-    assert '<h1 id="before-you-start">Before you start</h1>' in page
+    assert '<h1 id="before-you-start">Before you start <a class="heading-anchor"' in page
