@@ -47,6 +47,7 @@ RUNBOOK_ONLY_KEYS = {"alerts", "severity", "upgrade_from", "upgrade_to"}
 ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEPRECATED = re.compile(r"\s*\[deprecated\]\s*$", re.I)
 NO_COMPONENT_FOLDER = "no-component"
+SOURCE_URL_MAX = 500  # Document.source_url
 # A folder's overview page: it takes the folder's name (or is skipped when it only links).
 OVERVIEW_NAMES = references.OVERVIEW_STEMS
 # A list item that is nothing but a link (a table of contents, a list of the folder's pages).
@@ -259,7 +260,9 @@ class RunbookTreeImporter:
         self.kept_paths.add(name)
         fields["source_path"] = name
         if self.source_url:
-            fields["source_url"] = f"{self.source_url}/{quote(name)}"
+            url = f"{self.source_url}/{quote(Path(name).as_posix())}"
+            if len(url) <= SOURCE_URL_MAX:  # else its images stay unresolved (lint says so)
+                fields["source_url"] = url
         create_defaults = publication_fields(fields, options)
         outcome, _document = import_document(
             model=self.model,

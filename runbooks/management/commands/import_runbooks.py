@@ -1,3 +1,7 @@
+import re
+
+from django.core.management.base import CommandError
+
 from opsknowledge.importing import ImportCommand
 from opsknowledge.models import License
 from runbooks.importers import KINDS, RunbookTreeImporter
@@ -36,6 +40,9 @@ class Command(ImportCommand):
         )
 
     def handle(self, *args, **options):
+        source_url = options["source_url"]
+        if source_url and not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", source_url):
+            raise CommandError(f"--source-url must be an http(s) address, not {source_url!r}.")
         options["root"] = options["directory"]
         self.importer = RunbookTreeImporter(
             kind=options["kind"],
