@@ -155,7 +155,7 @@ FRONT_MATTER_NAMES = {
 }
 TIMES = ("started_at", "detected_at", "resolved_at")
 TEXTS = ("summary", "impact", "trigger", "root_cause", "resolution", "contributing_factors",
-         "lessons_learned", "visibility", "status", "license")  # fmt: skip
+         "lessons_learned", "visibility", "status", "license", "language")  # fmt: skip
 LISTS = ("components", "tags", "attendees")
 # As the report's front matter comes: the rows and items of an export, or what a person
 # wrote; the write services judge them like the API's.
@@ -1207,7 +1207,7 @@ def _reads_back(text: str, name: str, expected: dict) -> bool:
 
 
 # What a field is when the file says nothing of it (a replacing import resets it to this).
-DEFAULTS = {"severity": "", "source_url": "", "last_reviewed": None, "stated_time_to_detect": None,
+DEFAULTS = {"severity": "", "source_url": "", "language": "en", "last_reviewed": None, "stated_time_to_detect": None,
             "stated_time_to_resolve": None, "started_at": None, "detected_at": None,
             "resolved_at": None, "timeline": [], "action_items": [], "runbooks": [],
             "attendees": [], "tags": [], "components": [], "releases": [],
