@@ -1,6 +1,7 @@
 """Web pages of failure reports: the list and the report page (times, timeline, action
 items, linked runbooks, warnings for members)."""
 
+from django.db.models import F
 from django.utils import timezone
 
 from opsknowledge.pages import BADGE_PREFETCH, DocumentListView, DocumentPageView
@@ -13,7 +14,9 @@ from .models import ActionItem, FailureReport
 class IncidentListView(DocumentListView):
     model = FailureReport
     filterset_class = FailureReportFilterSet
-    ordering = ("-started_at", "-updated", "organisation__slug", "slug")
+    # Newest incident first; reports without a start time after those with one, on every
+    # database (PostgreSQL sorts NULL first when descending).
+    ordering = (F("started_at").desc(nulls_last=True), "-updated", "organisation__slug", "slug")
 
 
 class IncidentPageView(DocumentPageView):

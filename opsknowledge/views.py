@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
+from django.db.models import F
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -94,7 +95,9 @@ class HomeView(TemplateView):
         context = super().get_context_data(**kwargs)
         latest = {}
         for kind in kinds.all_kinds():
-            ordering = ("-started_at", "-updated") if kind.name == "incident" else ("-updated",)
+            ordering = ("-updated",)
+            if kind.name == "incident":  # newest incident first, those without a time last
+                ordering = (F("started_at").desc(nulls_last=True), "-updated")
             latest[kind.name] = list(
                 readable_documents(kind, self.request).order_by(*ordering)[:LATEST]
             )
