@@ -254,9 +254,11 @@ PAGE_QUERIES = {
     # releases, components, briefing: chain, notes, runbooks, reports + their releases
     "/upgrade/?from=r2&to=r4": 7,
 }
-# A signed-in member: + session, user, memberships; on a runbook page also lint (the
-# organisation's runbook policy; the runbooks here link no documents).
-MEMBER_QUERIES = {url: count + 3 for url, count in PAGE_QUERIES.items()}
+# A signed-in member: + session, user, memberships (for visibility), and the header's
+# memberships with their organisations ("signed in as … in organisation …"); on a runbook
+# page also lint (the organisation's runbook policy; the runbooks here link no documents).
+MEMBER_QUERIES = {url: count + 4 for url, count in PAGE_QUERIES.items()}
+MEMBER_QUERIES["/runbooks/alpenwolke/rb-0/markdown/"] -= 1  # a download: no header
 MEMBER_QUERIES["/runbooks/alpenwolke/rb-0/"] += 1
 
 
