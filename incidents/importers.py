@@ -1209,8 +1209,8 @@ def _reads_back(text: str, name: str, expected: dict) -> bool:
 # What a field is when the file says nothing of it (a replacing import resets it to this).
 DEFAULTS = {"severity": "", "source_url": "", "language": "en", "last_reviewed": None,
             "stated_time_to_detect": None, "stated_time_to_resolve": None, "started_at": None,
-            "detected_at": None, "resolved_at": None, "timeline": [], "action_items": [], "runbooks": [],
-            "attendees": [], "tags": [], "components": [], "releases": [],
+            "detected_at": None, "resolved_at": None, "timeline": [], "action_items": [],
+            "runbooks": [], "attendees": [], "tags": [], "components": [], "releases": [],
             "acknowledge_warnings": None}  # fmt: skip
 
 
