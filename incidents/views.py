@@ -5,6 +5,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from opsknowledge.pages import BADGE_PREFETCH, DocumentListView, DocumentPageView
+from opsknowledge.search.related import related_documents
 from runbooks.models import Runbook
 
 from .filtersets import FailureReportFilterSet
@@ -54,4 +55,5 @@ class IncidentPageView(DocumentPageView):
             "runbook_links": [link for link in links if link.runbook_id in visible],
             "warnings": document.warnings if access.is_member_of(document.organisation_id) else [],
             "today": today,
+            "related": related_documents(document, access),  # similar failures elsewhere
         }

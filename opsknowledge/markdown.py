@@ -35,8 +35,53 @@ PARSER_MAX_NESTING = 4 * NESTING_DEPTH
 # real documents we know have at most 62; links, images and task boxes all count.
 MAX_BRACKETS = 5000
 
-# Ids the page templates use themselves; a heading that would take one gets a suffix.
-TEMPLATE_IDS = frozenset()
+# Ids the page templates use themselves (the skip link's `main`, the header's search box,
+# the page sections' headings); a heading that would take one gets a suffix
+# (test_commonmark.test_template_ids_are_declared keeps this list complete).
+TEMPLATE_IDS = frozenset(
+    {
+        "briefing-component",
+        "briefing-from",
+        "briefing-to",
+        "diff-from",
+        "diff-to",
+        "filter-alert",
+        "filter-component",
+        "filter-open",
+        "filter-organisation",
+        "filter-q",
+        "filter-release",
+        "filter-severity",
+        "filter-status",
+        "filter-tag",
+        "filters-heading",
+        "live-region",
+        "main",
+        "page-actions-heading",
+        "page-alerts-heading",
+        "page-browse-heading",
+        "page-components",
+        "page-current-releases",
+        "page-latest-incidents",
+        "page-latest-practices",
+        "page-latest-runbooks",
+        "page-lint-heading",
+        "page-notes-heading",
+        "page-organisations",
+        "page-related-heading",
+        "page-reports-heading",
+        "page-revision-history",
+        "page-runbooks-heading",
+        "page-timeline-heading",
+        "page-toc-heading",
+        "page-warnings-heading",
+        "results-heading",
+        "search-q",
+        "search-syntax",
+        "site-search-hint",
+        "site-search-q",
+    }
+)
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from opsknowledge import history
 from opsknowledge.pages import BADGE_PREFETCH, DocumentListView, DocumentPageView
+from opsknowledge.search.related import related_documents
 
 from .filtersets import PracticeFilterSet, RunbookFilterSet
 from .lint import lint
@@ -19,15 +20,6 @@ class RunbookListView(DocumentListView):
 class PracticeListView(DocumentListView):
     model = Practice
     filterset_class = PracticeFilterSet
-
-
-def related_documents(document, who) -> list:
-    """Similar documents of other organisations, once search provides them (empty before)."""
-    try:
-        from opsknowledge.search import related_documents as find
-    except ImportError:
-        return []
-    return list(find(document, who))
 
 
 class AdoptablePageView(DocumentPageView):

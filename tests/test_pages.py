@@ -242,3 +242,44 @@ def test_upgrade_briefing_explains_bad_choices(client, demo):
     backwards = html_of(client, "/upgrade/?from=r4&to=r2", status=400)
     assert "briefings go forward" in backwards
     assert "No release &#x27;r99&#x27;" in html_of(client, "/upgrade/?from=r2&to=r99", 404)
+
+
+def test_runbook_and_report_pages_show_readable_related_documents_of_others(client, catalogue):
+    from runbooks.tests.factories import publish
+
+    scs, alpen = (Organisation.objects.get(slug=s) for s in ("scs", "alpenwolke"))
+    ours = publish(organisation=scs, slug="osd-full", title="Ceph OSD full", alerts=["CephOSDFull"])
+    publish(organisation=alpen, slug="osd-full", title="OSD nearly full", alerts=["CephOSDFull"])
+    publish(
+        organisation=alpen,
+        slug="osd-secret",
+        title="Ceph OSD full, our way",
+        alerts=["CephOSDFull"],
+        visibility="organisation",
+    )
+    html = html_of(client, ours.get_absolute_url())
+    related = html.split('id="page-related-heading"', 1)[1].split("</section>", 1)[0]
+    assert 'href="/runbooks/alpenwolke/osd-full/"' in related
+    assert "osd-secret" not in related  # not readable by a stranger
+    assert 'href="/runbooks/scs/osd-full/"' not in related  # not itself: other organisations
+
+    report = publish(
+        FailureReport,
+        organisation=alpen,
+        slug="osd-outage",
+        title="Ceph OSD full stopped writes",
+        root_cause="An OSD filled up.",
+        summary="Writes stopped.",
+        impact="Volumes read-only.",
+    )
+    publish(
+        FailureReport,
+        organisation=scs,
+        slug="osd-outage",
+        title="Ceph OSD full stopped writes too",
+        root_cause="An OSD filled up.",
+        summary="Writes stopped.",
+        impact="Volumes read-only.",
+    )
+    html = html_of(client, report.get_absolute_url())
+    assert 'href="/incidents/scs/osd-outage/"' in html.split('id="page-related-heading"', 1)[1]

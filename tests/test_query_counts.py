@@ -242,17 +242,20 @@ PAGE_QUERIES = {
     "/organisations/alpenwolke/": 17,
     # release, next, notes, per kind rows/components/releases/tags
     "/releases/r4/": 15,
-    # document, components, releases, tags, alerts, revisions, reports using it
-    "/runbooks/alpenwolke/rb-0/": 7,
+    # document, components, releases, tags, alerts, revisions, reports using it, and the
+    # related documents of other organisations (its index entry, its alerts, the hits)
+    "/runbooks/alpenwolke/rb-0/": 10,
     # document, components, releases, tags, timeline, action items, runbook links,
-    # readable runbooks, revisions, and the revisions again for the picker
-    "/incidents/alpenwolke/ir-0/": 11,
+    # readable runbooks, revisions, and the revisions again for the picker; related
+    # documents of other organisations (its index entry, the hits)
+    "/incidents/alpenwolke/ir-0/": 13,
     # document, revisions (picker), the two snapshots
     "/runbooks/alpenwolke/rb-0/diff/?from=1&to=2": 3,
     # document, components, releases, tags, alerts, then the snapshot's tags
     "/runbooks/alpenwolke/rb-0/markdown/": 8,
-    # releases, components, briefing: chain, notes, runbooks, reports + their releases
-    "/upgrade/?from=r2&to=r4": 7,
+    # releases, components, the briefing's plan (chain, per-step aggregates) and its rows
+    # (notes, the top runbooks and reports per step, their releases)
+    "/upgrade/?from=r2&to=r4": 9,
 }
 # A signed-in member: + session, user, memberships (for visibility), and the header's
 # memberships with their organisations ("signed in as … in organisation …"); on a runbook
