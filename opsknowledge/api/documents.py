@@ -38,6 +38,7 @@ from ..search.related import related_documents
 from ..visibility import shows_authors
 from .fields import PageValues, SlugReferenceField, did_you_mean, page_values
 from .permissions import DocumentViewSetMixin
+from .search import hit_data
 
 
 def django_errors_as_drf(parse, value):
@@ -571,23 +572,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         """Up to 10 readable documents of other organisations about the same thing."""
         document = self.get_object()
         hits = related_documents(document, self.access)
-        return Response(
-            {
-                "results": [
-                    {
-                        "kind": hit.kind,
-                        "organisation": hit.organisation,
-                        "slug": hit.slug,
-                        "title": hit.title,
-                        "url": request.build_absolute_uri(hit.url),
-                        "api_url": request.build_absolute_uri(hit.api_url),
-                        "score": hit.score,
-                        "updated": hit.updated,
-                    }
-                    for hit in hits
-                ]
-            }
-        )
+        return Response({"results": [hit_data(request, hit, snippet=False) for hit in hits]})
 
     @extend_schema(responses=RevisionSerializer(many=True))
     def revisions(self, request, *args, **kwargs):

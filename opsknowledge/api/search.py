@@ -13,6 +13,24 @@ from .permissions import ReadOnlyUnlessStaff
 from .schema import ErrorSerializer
 
 
+def hit_data(request, hit: service.Hit, *, snippet: bool = True) -> dict:
+    """One hit as the API sends it (search results, related documents), with absolute URLs."""
+    data = {
+        "kind": hit.kind,
+        "organisation": hit.organisation,
+        "slug": hit.slug,
+        "title": hit.title,
+        "url": request.build_absolute_uri(hit.url),
+        "api_url": request.build_absolute_uri(hit.api_url),
+        "snippet": hit.snippet,
+        "score": hit.score,
+        "updated": hit.updated,
+    }
+    if not snippet:
+        del data["snippet"]
+    return data
+
+
 class SearchHitSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["runbook", "practice", "incident", "release-note"])
     organisation = serializers.CharField()
@@ -104,20 +122,7 @@ class SearchView(APIView):
             "count_exact": results.count_exact,
             "next": _page_link(request, results.page + 1 if results.page < results.pages else None),
             "previous": _page_link(request, results.page - 1 if results.page > 1 else None),
-            "results": [
-                {
-                    "kind": hit.kind,
-                    "organisation": hit.organisation,
-                    "slug": hit.slug,
-                    "title": hit.title,
-                    "url": request.build_absolute_uri(hit.url),
-                    "api_url": request.build_absolute_uri(hit.api_url),
-                    "snippet": hit.snippet,
-                    "score": hit.score,
-                    "updated": hit.updated,
-                }
-                for hit in results.hits
-            ],
+            "results": [hit_data(request, hit) for hit in results.hits],
             "facets": results.facets,
             "suggestion": results.suggestion,
             "matched_all_terms": results.all_terms,

@@ -70,18 +70,4 @@ def related_documents(document, reader, *, limit: int = LIMIT) -> list[Hit]:
         .order_by("-related", "-updated", "-id")[:limit]
     )
     labels = kinds()
-    return [
-        Hit(
-            kind=entry.kind,
-            label=labels.get(entry.kind, entry.kind),
-            organisation=entry.organisation.slug,
-            slug=entry.slug,
-            title=entry.title,
-            url=entry.url,
-            api_url=entry.api_url,
-            snippet="",
-            score=round(float(entry.related), 6),
-            updated=entry.updated,
-        )
-        for entry in candidates
-    ]
+    return [Hit.of_entry(entry, labels, score=entry.related) for entry in candidates]

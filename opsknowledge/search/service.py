@@ -45,6 +45,22 @@ class Hit:
     score: float
     updated: object
 
+    @classmethod
+    def of_entry(cls, entry, labels: dict, *, snippet: str = "", score: float = 0.0) -> Hit:
+        """The hit for one index entry (its organisation selected with it)."""
+        return cls(
+            kind=entry.kind,
+            label=labels.get(entry.kind, entry.kind),
+            organisation=entry.organisation.slug,
+            slug=entry.slug,
+            title=entry.title,
+            url=entry.url,
+            api_url=entry.api_url,
+            snippet=snippet,
+            score=round(float(score), 6),
+            updated=entry.updated,
+        )
+
 
 @dataclass
 class Results:
@@ -340,18 +356,7 @@ def search(
             if "<mark>" not in snippet and entry.summary:
                 snippet = mark_snippet(entry.summary[:300])
             hits.append(
-                Hit(
-                    kind=entry.kind,
-                    label=labels.get(entry.kind, entry.kind),
-                    organisation=entry.organisation.slug,
-                    slug=entry.slug,
-                    title=entry.title,
-                    url=entry.url,
-                    api_url=entry.api_url,
-                    snippet=snippet,
-                    score=round(float(getattr(entry, "score", 0.0)), 6),
-                    updated=entry.updated,
-                )
+                Hit.of_entry(entry, labels, snippet=snippet, score=getattr(entry, "score", 0.0))
             )
     if not facets:
         facet_counts = {}
