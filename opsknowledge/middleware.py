@@ -1,7 +1,13 @@
+import time
+
 from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .api.errors import error_response, not_found, wants_json
+from .metrics import LATENCY, REQUESTS, route_of
+from .requestid import current_request_id, request_id_for
+from .throttling import request_verdict
 
 
 class RejectNulBytesMiddleware:
@@ -59,3 +65,61 @@ class BrandedNotFoundMiddleware:
         if isinstance(exception, Http404):
             return not_found(request, exception)
         return None
+
+
+class RequestIdMiddleware:
+    """First in the chain: everything logged while answering carries the request's id,
+    including Django's own "Not Found" and "Internal Server Error" lines, which it writes
+    after the middleware has returned. So the id is cleared when the response is finished
+    (the request_finished signal), not on the way out of here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = request_id_for(request.META.get("HTTP_X_REQUEST_ID"))
+        current_request_id.set(request.request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class MetricsMiddleware:
+    """Counts every answer by route pattern and status, and times it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route = route_of(request)
+        LATENCY.labels(route=route).observe(time.perf_counter() - started)
+        REQUESTS.labels(route=route, method=request.method, status=response.status_code).inc()
+        return response
+
+
+# Paths no throttle counts: probes must answer however busy the instance is, static files are
+# the same for everyone, sign-in has its own limits, and the API's views count themselves
+# (after authentication, so a token is counted as its owner rather than as an address).
+UNTHROTTLED_PREFIXES = ("/healthz", "/livez", "/metrics", "/static/", "/api/", "/accounts/login/")
+
+
+class ThrottleMiddleware:
+    """The shared limits for pages, feeds and `/r/` (see opsknowledge.throttling)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(UNTHROTTLED_PREFIXES):
+            verdict = request_verdict(request)
+            if not verdict.allowed:
+                return too_many_requests(request, verdict.retry_after)
+        return self.get_response(request)
+
+
+def too_many_requests(request, retry_after: int):
+    response = render(request, "429.html", {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response

@@ -56,6 +56,14 @@ ENVIRONMENT_VARIABLES = (
     "HTTPS_ONLY",
     "INTERNAL_DOMAINS",
     "API_MAX_BODY_BYTES",
+    "CACHE_URL",
+    "TRUSTED_PROXIES",
+    "METRICS_ALLOWED_IPS",
+    "THROTTLE_ENABLED",
+    "THROTTLE_ANONYMOUS_RATE",
+    "THROTTLE_READ_RATE",
+    "THROTTLE_WRITE_RATE",
+    "THROTTLE_LOGIN_RATE",
 )
 
 DEBUG = env_bool("DEBUG", False)
@@ -125,6 +133,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "opsknowledge.middleware.RequestIdMiddleware",
+    "opsknowledge.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -136,6 +146,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "opsknowledge.middleware.ThrottleMiddleware",
     "opsknowledge.middleware.BrandedNotFoundMiddleware",
 ]
 
@@ -246,6 +257,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "opsknowledge.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "opsknowledge.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["opsknowledge.api.throttles.SharedThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "URL_FORMAT_OVERRIDE": None,
@@ -274,10 +286,53 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# One cache, shared by every worker and server when CACHE_URL names a Redis
+# (redis://host:6379/0): throttling counters live there. Without it each process counts alone.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "okb",
+            # A cache that does not answer must not hold a request for long: throttling
+            # fails open and /healthz reports it.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+THROTTLE_CACHE = "default"
+
+# Throttling (429 with Retry-After): <count>/<s|min|hour|day>. Anonymous readers are counted
+# per address, tokens and sessions per user, writes and sign-ins on their own stricter rates.
+THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+THROTTLE_ANONYMOUS_RATE = os.environ.get("THROTTLE_ANONYMOUS_RATE", "300/min")
+THROTTLE_READ_RATE = os.environ.get("THROTTLE_READ_RATE", "1200/min")
+THROTTLE_WRITE_RATE = os.environ.get("THROTTLE_WRITE_RATE", "120/min")
+THROTTLE_LOGIN_RATE = os.environ.get("THROTTLE_LOGIN_RATE", "20/min")
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Who may read /metrics (Prometheus): addresses or networks, comma-separated.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "opsknowledge.requestid.RequestIdFilter"}},
+    "formatters": {
+        "with_request_id": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "with_request_id",
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO" if DEBUG else "WARNING"},
 }
 

@@ -19,3 +19,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Throttling is off except in the throttling tests (they switch it on): browser tests and
+# README's examples all come from 127.0.0.1 and would share one anonymous allowance.
+THROTTLE_ENABLED = False
+# Tests that use a shared Redis write under a prefix of their own run and never flush it.
+if CACHE_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"okb-test-{os.getpid()}"  # noqa: F405

@@ -7,6 +7,8 @@ from .api import errors
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
+    path("metrics", views.metrics, name="metrics"),
     path("search/", views.search_page, name="search"),
     path("favicon.ico", views.favicon),
     path("accounts/login/", views.SignInView.as_view(), name="login"),

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.db.models import F
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -13,7 +15,10 @@ from django.views.generic import TemplateView
 
 from releases.views import visible_notes
 
-from . import kinds
+from . import kinds, throttling
+from .addresses import address_in, client_address
+from .metrics import exposition
+from .middleware import too_many_requests
 from .models import Component, Organisation, Release, Status
 from .pages import with_badges
 from .search import service as search_service
@@ -22,14 +27,42 @@ from .visibility import Access
 
 @never_cache
 def healthz(request):
-    """200 when the instance can reach its database, 503 (with the same JSON shape) when not."""
+    """Readiness: 200 when the instance can reach its database (and its cache, when CACHE_URL
+    names one), 503 naming what is down. One `SELECT 1`; no throttling counts it."""
+    checks = {"database": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        checks["database"] = "unavailable"
+    if settings.CACHE_URL:
+        try:
+            caches["default"].get("healthz")
+            checks["cache"] = "ok"
+        except Exception:  # noqa: BLE001 - whatever the client raises, the cache is down
+            checks["cache"] = "unavailable"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )
+
+
+@never_cache
+def livez(request):
+    """Liveness: the process answers. No I/O, so a slow database never gets a healthy worker
+    restarted; readiness (/healthz) is what takes an instance out of the load balancer."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def metrics(request):
+    """Prometheus metrics, for the addresses in METRICS_ALLOWED_IPS only (a 404 for others:
+    the endpoint is not advertised)."""
+    if not address_in(client_address(request), settings.METRICS_ALLOWED_IPS):
+        raise Http404
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 @require_safe
@@ -45,6 +78,18 @@ class SignInView(auth_views.LoginView):
     where they return to."""
 
     template_name = "registration/login.html"
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        verdict = throttling.login_verdict(request, username)
+        if not verdict.allowed:
+            return too_many_requests(request, verdict.retry_after)
+        response = super().post(request, *args, **kwargs)
+        if request.user.is_authenticated:
+            throttling.record_login_success(username)
+        else:
+            throttling.record_login_failure(username)
+        return response
 
 
 class SignOutView(auth_views.LogoutView):

@@ -15,9 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def project_env(**overrides) -> dict:
-    """The current environment without test-only settings, plus `overrides`."""
+    """The current environment without test-only settings, plus `overrides`.
+    Throttling is off unless a test turns it on: every request of a test comes from
+    127.0.0.1, so the fuzzer and the README's examples would share one anonymous allowance."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["DJANGO_SETTINGS_MODULE"] = "opsknowledge.settings"
+    env.setdefault("THROTTLE_ENABLED", "0")
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
