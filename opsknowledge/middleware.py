@@ -1,10 +1,11 @@
 import time
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from .api.errors import error_response, not_found, wants_json
+from .api.errors import database_unavailable, error_response, not_found, wants_json
 from .metrics import LATENCY, REQUESTS, route_of
 from .requestid import current_request_id, request_id_for
 from .throttling import request_verdict
@@ -53,7 +54,8 @@ class BrandedNotFoundMiddleware:
     """A 404 raised by one of our views (a document the reader may not read, or that does not
     exist) is the site's own 404 page even with DEBUG on: Django's technical page would tell
     a developer trying the UI nothing a reader would see. URLs that match no pattern keep
-    Django's answer (its technical page with DEBUG, handler404 without)."""
+    Django's answer (its technical page with DEBUG, handler404 without).
+    A database that cannot be reached is a 503 with Retry-After, never a 500."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -64,6 +66,8 @@ class BrandedNotFoundMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, Http404):
             return not_found(request, exception)
+        if isinstance(exception, OperationalError | InterfaceError):
+            return database_unavailable(request, exception)
         return None
 
 

@@ -191,6 +191,10 @@ def database_from_url(url: str) -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # A server that is away must fail a request fast (a 503 the client can retry), not
+        # hold a worker for the operating system's TCP timeout.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
     return config
 
 

@@ -66,6 +66,13 @@ def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT, log=
     """Serve the project with gunicorn on a free loopback port; yields the base URL.
     `log`: a file for its output, for long runs (nobody reads the pipe until it exits, and
     a full pipe blocks the workers' logging, and so every request)."""
+    with gunicorn_process(env, startup_timeout, workers, threads, cwd, log) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def gunicorn_process(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT, log=None):
+    """gunicorn() that also yields the master process (fault tests signal its workers)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -103,7 +110,7 @@ def gunicorn(env: dict, startup_timeout=30, workers=1, threads=1, cwd=ROOT, log=
                 if time.monotonic() > deadline:
                     raise RuntimeError("gunicorn did not start in time") from None
                 time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

@@ -6,7 +6,7 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -27,7 +27,12 @@ CODES = {
     415: "unsupported_media_type",
     428: "precondition_required",
     429: "throttled",
+    503: "unavailable",
 }
+
+# What a client is told to wait when the database is away (a restart or fail-over takes
+# seconds); the request failed before anything was stored.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class Conflict(exceptions.APIException):
@@ -129,6 +134,8 @@ def exception_handler(exc, context):
         # Only reachable through a race the validators could not see (two concurrent
         # creates of the same slug, say): a conflict, not a server error.
         exc = Conflict("The request conflicts with data written at the same time; retry it.")
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(context["request"], exc)
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug: let Django log it and answer 500
 
@@ -176,6 +183,26 @@ def exception_handler(exc, context):
     return response
 
 
+def database_unavailable(request, exception):
+    """503 with Retry-After when the database cannot be reached or answer (a restart, a
+    fail-over, a locked SQLite file): the client may retry; nothing was stored. A page gets a
+    plain page that needs nothing from the database to render."""
+    import logging
+
+    from django.template.loader import render_to_string
+
+    logging.getLogger("opsknowledge").error("database unavailable: %s", exception, exc_info=True)
+    detail = "The database cannot be reached; retry in a few seconds."
+    if wants_json(request):
+        response = error_response(503, "unavailable", detail)
+    else:
+        from django.http import HttpResponse
+
+        response = HttpResponse(render_to_string("503.html", {"detail": detail}), status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 def not_found(request, exception):
     if wants_json(request):
         detail = f"No API endpoint at {request.path}"
@@ -194,6 +221,13 @@ def not_found(request, exception):
 
 
 def server_error_view(request):
+    # A database that went away while a middleware used it (the session, the user) ends here
+    # rather than in a view's exception handling: it is still a 503, not a 500.
+    import sys
+
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
+        return database_unavailable(request, exception)
     if wants_json(request):
         return error_response(500, "server_error", "Internal server error.")
     from django.views.defaults import server_error
