@@ -246,3 +246,65 @@ def test_var_env_is_written_once_and_completed_not_replaced(tmp_path):
     path.write_text(path.read_text().replace("DEBUG=1\n", ""))
     again = localenv.ensure(path)
     assert again == first  # what it had is kept; what it lacked is added back
+
+
+def response_head(url: str, headers: dict | None = None) -> tuple[int, dict]:
+    """Status and headers of one GET, redirects not followed (urllib would follow a
+    redirect to https:// and fail on the TLS handshake)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    try:
+        connection.request("GET", parts.path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+def test_security_headers_and_cookies_behind_the_https_switch(tmp_path):
+    """What a browser gets from a production server behind a TLS proxy: HSTS, nosniff, a
+    referrer policy, the CSP on pages, Secure cookies, and a redirect for plain HTTP."""
+    env = project_env(
+        DEBUG="0",
+        HTTPS_ONLY="1",
+        SECRET_KEY=LONG_SECRET,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'https.sqlite3'}",
+    )
+    assert manage("migrate", "-v0", env=env, timeout=300).returncode == 0
+    flags = manage(
+        "shell",
+        "-v0",
+        "-c",
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE,"
+        " s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_AGE)",
+        env=env,
+    ).stdout.split()
+    assert flags[:3] == ["True", "True", "True"]
+    assert 0 < int(flags[3]) <= 14 * 24 * 3600  # sessions expire
+    behind_proxy = {"X-Forwarded-Proto": "https"}
+    with gunicorn(env) as base:
+        status, headers = response_head(f"{base}/accounts/login/", behind_proxy)
+        plain_status, plain_headers = response_head(f"{base}/accounts/login/")
+    assert status == 200
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert "Secure" in headers["Set-Cookie"] and "csrftoken" in headers["Set-Cookie"]
+    assert plain_status == 301 and plain_headers["Location"].startswith("https://")
+
+
+def test_without_the_https_switch_only_the_https_warnings_remain(tmp_path):
+    env = project_env(
+        DEBUG="0",
+        SECRET_KEY=LONG_SECRET,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'plain.sqlite3'}",
+    )
+    result = manage("check", "--deploy", env=env)
+    warned = set(re.findall(r"\(security\.(W\d+)\)", result.stdout + result.stderr))
+    # HSTS, SSL redirect, secure session and CSRF cookies: what HTTPS_ONLY=1 turns on.
+    assert warned == {"W004", "W008", "W012", "W016"}, result.stdout + result.stderr
