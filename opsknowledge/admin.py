@@ -6,6 +6,7 @@ organisations, hidden documents' tags included) would show them what publishing 
 from django.contrib import admin
 from taggit.models import Tag
 
+from . import services
 from .models import APIToken, Component, Membership, Organisation, Release
 from .referrers import referrers
 
@@ -33,9 +34,17 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "organisation"]
 
 
-class RefuseReferencedDeleteAdmin(admin.ModelAdmin):
-    """Deleting a referenced component or release would strip it from documents without a
-    revision (see the API's catalogue viewsets): only unreferenced ones may go, one by one."""
+class CatalogueAdmin(admin.ModelAdmin):
+    """Components and releases are written through the catalogue services, as the API writes
+    them: renamed, the documents that mention them are re-indexed, and the audit log says who
+    did it. Deleting a referenced entry would strip it from documents without a revision
+    (see the API's catalogue viewsets): only unreferenced ones may go, one by one."""
+
+    def save_model(self, request, obj, form, change):
+        services.catalogue_save(entry=obj, actor=services.Actor.of_request(request))
+
+    def delete_model(self, request, obj):
+        services.catalogue_delete(entry=obj, actor=services.Actor.of_request(request))
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and referrers(obj):
@@ -49,14 +58,14 @@ class RefuseReferencedDeleteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Component)
-class ComponentAdmin(RefuseReferencedDeleteAdmin):
+class ComponentAdmin(CatalogueAdmin):
     list_display = ["slug", "name", "parent"]
     list_filter = ["parent"]
     search_fields = ["slug", "name"]
 
 
 @admin.register(Release)
-class ReleaseAdmin(RefuseReferencedDeleteAdmin):
+class ReleaseAdmin(CatalogueAdmin):
     list_display = ["slug", "name", "version", "released_on", "end_of_maintenance", "previous"]
     search_fields = ["slug", "name", "version"]
 

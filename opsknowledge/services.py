@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
-from . import markdown, references, sourcelinks
+from . import audit, markdown, references, sourcelinks
+from .addresses import client_address
 from .exceptions import (
     Conflict,
     PermissionDenied,
@@ -50,6 +51,9 @@ class Actor:
 
     access: Access | None
     via: str = Revision.Via.SYSTEM
+    # For the audit log: where the request came from and which token (its first characters).
+    address: str = ""
+    token_start: str = ""
 
     @property
     def user(self):
@@ -64,8 +68,12 @@ class Actor:
     @classmethod
     def of_request(cls, request) -> Actor:
         access = Access.of(request)
+        token = getattr(request, "auth", None)
         return cls(
-            access=access, via=Revision.Via.TOKEN if access.via_token else Revision.Via.SESSION
+            access=access,
+            via=Revision.Via.TOKEN if access.via_token else Revision.Via.SESSION,
+            address=client_address(request),
+            token_start=getattr(token, "key_start", "") if access.via_token else "",
         )
 
 
@@ -87,13 +95,20 @@ def catalogue_save(*, entry, actor: Actor):
         raise PermissionDenied("Only staff manage the catalogue.")
     entry.full_clean()
     before = search_index.catalogue_state(entry)
+    created = entry.pk is None
     entry.save()
+    audit.record(
+        actor,
+        f"{entry._meta.model_name}.{'create' if created else 'update'}",
+        target=entry.slug,
+    )
     # Documents show a component's name and aliases in their text: renamed, they are
     # found by the new name at once.
     search_index.reindex_catalogue_entry(entry, before)
     return entry
 
 
+@transaction.atomic
 def catalogue_delete(*, entry, actor: Actor):
     """Delete a catalogue entry nothing refers to. Deleting a component or release that
     documents or notes refer to would strip it from them silently, without a revision
@@ -104,6 +119,7 @@ def catalogue_delete(*, entry, actor: Actor):
     counts = referrers(entry)
     if counts:
         raise Conflict(f"'{entry.slug}' is still referenced by {describe(counts)}.")
+    audit.record(actor, f"{entry._meta.model_name}.delete", target=entry.slug)
     entry.delete()
 
 
@@ -361,6 +377,7 @@ def record_revision(document, number: int, content: dict, actor: Actor, message:
         message=message[:500],
         snapshot=content,
     )
+    audit.record_document_write(document, number, actor, message)
 
 
 # -- the writes ----------------------------------------------------------------------------

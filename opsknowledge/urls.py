@@ -21,6 +21,11 @@ urlpatterns = [
         views.OrganisationPageView.as_view(),
         name="organisation-page",
     ),
+    path(
+        "organisations/<slug:slug>/audit/",
+        views.organisation_audit,
+        name="organisation-audit",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
     path("", include("runbooks.urls")),

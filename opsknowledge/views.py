@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import caches
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import F
 from django.http import Http404, HttpResponse, JsonResponse
@@ -19,7 +21,7 @@ from . import kinds, throttling
 from .addresses import address_in, client_address
 from .metrics import exposition
 from .middleware import too_many_requests
-from .models import Component, Organisation, Release, Status
+from .models import AuditEvent, Component, Organisation, Release, Role, Status
 from .pages import with_badges
 from .search import service as search_service
 from .visibility import Access
@@ -228,6 +230,24 @@ class OrganisationPageView(TemplateView):
             note_count=visible_notes(access).filter(organisation=organisation).count(),
         )
         return context
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+def organisation_audit(request, slug):
+    """The organisation's audit log, for its admins. Anyone else signed in gets 403 (the
+    organisation is public, its log is not); an anonymous visitor is asked to sign in."""
+    organisation = get_object_or_404(Organisation, slug=slug)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if Access.of(request).role_in(organisation) != Role.ADMIN:
+        raise PermissionDenied(f"Only admins of {organisation.name} read its audit log.")
+    events = AuditEvent.objects.filter(organisation=organisation)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "catalogue/organisation_audit.html", {"organisation": organisation, "page": page}
+    )
 
 
 def _link(params, **changes) -> str:

@@ -33,6 +33,7 @@ LAYERS = [
             "opsknowledge.keys",
             "opsknowledge.referrers",
             "opsknowledge.sourcelinks",
+            "opsknowledge.addresses",
             "incidents.checks",
             "runbooks.body",
         ),
@@ -42,6 +43,7 @@ LAYERS = [
         2,
         (
             "opsknowledge.services",
+            "opsknowledge.audit",
             "opsknowledge.search.index",
             "runbooks.services",
             "incidents.services",

@@ -54,8 +54,8 @@ def test_a_token_patch_of_body_and_tags(editor):
     # revision, release; the response: releases, linked reports (the policy came with the
     # row). 12, under the 13 aimed at: the search index's 1-2 statements keep it within 15.
     # (Taggit's own tags.set() alone cost 12 statements here, the whole PATCH 47.)
-    # 12 + the search index entry, upserted in the same transaction
-    assert len(sql) == 13, "\n".join(sql)
+    # 12 + the search index entry, upserted in the same transaction, + the audit event
+    assert len(sql) == 14, "\n".join(sql)
 
 
 def test_a_token_put_of_a_runbook_with_tags_components_releases_and_alerts(editor):
@@ -70,7 +70,7 @@ def test_a_token_put_of_a_runbook_with_tags_components_releases_and_alerts(edito
     # looked up and the four new ones created, their items, the revision, release; the
     # response: releases, linked reports. Over the 15 of the issue by 2: each of the four
     # relations costs an INSERT and new tags two statements (with known tags: 16).
-    # 17 + the search index entry, upserted in the same transaction
-    assert len(sql) == 18, "\n".join(sql)
+    # 17 + the search index entry, upserted in the same transaction, + the audit event
+    assert len(sql) == 19, "\n".join(sql)
     # Nothing was deleted: the snapshot says what each relation held.
     assert not [s for s in sql if s.startswith("DELETE")]

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import Component, Organisation, Release
+from ..models import AuditEvent, Component, Organisation, Release
 from .fields import SlugReferenceField
 
 
@@ -12,6 +12,14 @@ class OrganisationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
         fields = ["slug", "name", "website", "description", "api_url"]
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = ["created", "username", "via", "token_start", "address", "action", "target",
+                  "revision", "detail"]  # fmt: skip
+        read_only_fields = fields
 
 
 class ComponentSerializer(serializers.ModelSerializer):

@@ -1,13 +1,15 @@
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services
-from ..models import APIToken, Component, Membership, Organisation, Release
+from ..models import APIToken, AuditEvent, Component, Membership, Organisation, Release, Role
 from ..visibility import Access
 from .serializers import (
+    AuditEventSerializer,
     ComponentSerializer,
     MeSerializer,
     OrganisationSerializer,
@@ -38,6 +40,24 @@ class OrganisationViewSet(SlugLookupMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = OrganisationSerializer
     ordering_fields = ["slug", "name"]
     filterset_fields = ["slug"]
+
+    @extend_schema(
+        responses=AuditEventSerializer(many=True),
+        summary="The organisation's audit log (organisation admins only)",
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], serializer_class=AuditEventSerializer)
+    def audit(self, request, slug=None):
+        """Every write in the organisation, newest first: who, via token, session or
+        command, what, when and from which address."""
+        organisation = self.get_object()
+        if Access.of(request).role_in(organisation) != Role.ADMIN:
+            self.permission_denied(
+                request, message=f"Only admins of '{organisation.slug}' read its audit log."
+            )
+        events = AuditEvent.objects.filter(organisation=organisation).select_related(None)
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(AuditEventSerializer(page, many=True).data)
 
 
 class CatalogueWriteMixin:

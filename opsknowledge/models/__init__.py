@@ -1,3 +1,4 @@
+from .audit import AuditEvent
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, Language, License, Status, Visibility
 from .revisions import Revision
@@ -6,6 +7,7 @@ from .tokens import APIToken
 
 __all__ = [
     "APIToken",
+    "AuditEvent",
     "Component",
     "Document",
     "Language",

@@ -99,3 +99,27 @@ def test_a_diff_reaching_a_revision_that_is_gone_is_a_404(api, hidden):
     Revision.objects.filter(number=1).delete()  # as the admin once could
     response = api.get(url + "diff/?from=1&to=2")
     assert response.status_code == 404, response.content
+
+
+@pytest.mark.django_db
+def test_catalogue_edits_in_the_admin_go_through_the_catalogue_service(client):
+    """Renamed in the admin, a component is found by its new name at once and the audit log
+    names who renamed it, exactly as when the API renames it."""
+    from opsknowledge.models import AuditEvent, Component
+    from opsknowledge.tests.factories import OrganisationFactory, UserFactory
+    from runbooks.tests.factories import publish
+
+    staff = UserFactory(is_staff=True, is_superuser=True, username="root")
+    component = Component.objects.create(slug="lbaas", name="Load balancer")
+    publish(organisation=OrganisationFactory(slug="alpen"), slug="lb-down", components=["lbaas"])
+    client.force_login(staff)
+    response = client.post(
+        f"/admin/opsknowledge/component/{component.pk}/change/",
+        {"slug": "lbaas", "name": "Octavia", "description": "", "parent": "", "aliases": "[]"},
+    )
+    assert response.status_code == 302, response.content[:2000]
+    client.logout()
+    found = client.get("/api/v1/search/", {"q": "octavia"}).json()
+    assert [hit["slug"] for hit in found["results"]] == ["lb-down"]
+    event = AuditEvent.objects.get(action="component.update")
+    assert (event.username, event.via, event.target) == ("root", "session", "lbaas")
