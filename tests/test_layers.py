@@ -54,6 +54,7 @@ LAYERS = [
         3,
         (
             "opsknowledge.importing",
+            "opsknowledge.backup",
             "opsknowledge.history",
             "opsknowledge.search",
             "opsknowledge.demo",
