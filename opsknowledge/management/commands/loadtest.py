@@ -201,7 +201,9 @@ class Generator:
     async def run(self, rate: float, duration: float, seed: int) -> dict:
         import httpx
 
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+        # A new connection per request, as from many clients: kept-alive connections would
+        # pin the load on the one gunicorn worker that accepted them.
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=0)
         async with httpx.AsyncClient(
             base_url=self.base, timeout=self.timeout, limits=limits, follow_redirects=False
         ) as client:
