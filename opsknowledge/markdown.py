@@ -16,6 +16,7 @@ need a second parser.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -449,6 +450,26 @@ def parse(text: str) -> Document:
     return Document(text)
 
 
+# The Document this thread rendered last, with its text: a write renders a body and then
+# derives facts of its structure (runbooks' lint facts) from the same text.
+_last_rendered = threading.local()
+
+
+def structure(text: str) -> Document:
+    """A parse of `text` for its structure only (headings, anchors, fences, tokens' text):
+    the one this thread has just rendered when it is the same text, else a new one. Its
+    `html` may have relative links resolved: use render() for HTML."""
+    last = getattr(_last_rendered, "value", None)
+    if last is not None and last[0] == text:
+        return last[1]
+    return Document(text)
+
+
+def _remember(text: str, document: Document) -> Document:
+    _last_rendered.value = (text, document)
+    return document
+
+
 def parse_sections(text: str) -> Section:
     return Document(text).sections()
 
@@ -466,7 +487,7 @@ def _allowed_class(tag: str, attribute: str, value: str) -> str | None:
 def render(text: str, links=None) -> str:
     if not text:
         return ""
-    return Document(text, links).html
+    return _remember(text, Document(text, links)).html
 
 
 def render_within_limits(text: str, links=None) -> str:
@@ -481,7 +502,7 @@ def render_within_limits(text: str, links=None) -> str:
         raise TooComplex(
             f"Use at most {MAX_BRACKETS} '[' (links, images, task-list boxes); this has {brackets}."
         )
-    document = Document(text, links)
+    document = _remember(text, Document(text, links))
     if document.depth > NESTING_DEPTH:
         raise TooComplex(
             f"Block quotes, lists and HTML elements may nest at most {NESTING_DEPTH} levels "

@@ -366,6 +366,19 @@ def _check_warnings(document, before, after, acknowledge: bool):
         raise UnacknowledgedWarnings(warnings)
 
 
+def _written_objects(model, data: dict) -> dict:
+    """The many-to-many values just written, as the objects the write resolved: the API's
+    response shows them without reading them back (`written_objects`)."""
+    return {
+        name: list(value)
+        for name, value in data.items()
+        if name in model.CONTENT_FIELDS
+        and name != "tags"
+        and name not in model.RELATED_CONTENT
+        and model._meta.get_field(name).many_to_many
+    }
+
+
 def record_revision(document, number: int, content: dict, actor: Actor, message: str):
     """Revision `number` of `document` (any model with a `revision`), by `actor`."""
     Revision.objects.create(
@@ -421,6 +434,7 @@ def document_create(
     record_revision(document, 1, content, actor, message or "Created")
     search_index.update(document, content)
     document.written_content = content
+    document.written_objects = _written_objects(model, data)
     return document
 
 
@@ -503,6 +517,7 @@ def document_update(
         record_revision(current, expected + 1, after, actor, message or "Updated")
         search_index.update(current, after)
         current.written_content = after
+        current.written_objects = _written_objects(model, data)
         return current, True
 
 

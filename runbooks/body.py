@@ -19,7 +19,7 @@ def body_facts(body: str, source_path: str = "", source_url: str = "") -> dict:
     relative links resolve as rendering resolves them (opsknowledge.sourcelinks); one that
     cannot (leaving the tree, a file of the repository whose address is unknown) names no
     document (key slug None), so lint reports it as dead."""
-    document = markdown.parse(body)
+    document = markdown.structure(body)  # the parse the write just rendered
     anchors = document.anchors
     links = []
     for number, line in enumerate(body.split("\n"), start=1):

@@ -97,6 +97,11 @@ class Runbook(AdoptableDocument):
             return sorted(alert.name for alert in self.alerts.all())
         return super().get_related_content(name)
 
+    def related_rows(self, name, value):
+        if name == "alerts":
+            return RunbookAlert, "runbook_id", "name", sorted(set(value)), "varchar"
+        return super().related_rows(name, value)
+
     def set_related_content(self, name, value, *, created: bool = False):
         if name != "alerts":
             return super().set_related_content(name, value, created=created)

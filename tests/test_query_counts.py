@@ -296,3 +296,27 @@ def test_pages_cost_a_fixed_number_of_queries(
         assert html.count('class="release-note"') == 2 * len(
             [n for n in range(rows) if n % 3 != 2]  # features are not briefing kinds
         )
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_the_unknown_alert_page_costs_a_fixed_number_of_queries(
+    client, catalogue, monkeypatch, rows
+):
+    """`/r/<alert>` for an alert no runbook answers: the 404 page with near matches reads a
+    bounded number of candidate names (resolver.NEAR_MATCH_CANDIDATES) in one query, never
+    every visible alert name."""
+    from runbooks import resolver
+
+    alpen = OrganisationFactory(slug="alpen")
+    for n in range(rows):
+        publish(organisation=alpen, slug=f"osd-{n}", alerts=[f"CephOSDFull{n}"])
+    monkeypatch.setattr(resolver, "NEAR_MATCH_CANDIDATES", 10)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/r/CephOSDFul")
+    assert response.status_code == 404
+    # the answers (none), the candidate names (one query, LIMIT 10)
+    assert len(queries) == 2, "\n".join(q["sql"] for q in queries)
+    candidates = [q["sql"] for q in queries if "runbooks_runbookalert" in q["sql"]][-1]
+    assert "LIMIT 10" in candidates
+    assert len(resolver.candidate_alert_names(response.wsgi_request, "CephOSDFul")) == min(rows, 10)
+    assert b"CephOSDFull1" in response.content  # a near match is offered

@@ -49,6 +49,25 @@ def django_errors_as_drf(parse, value):
         raise ValidationError(error.messages) from None
 
 
+def in_model_order(objects: list) -> list:
+    """`objects` (of one model) sorted as the database sorts them by the model's ordering
+    (plain ascending fields; NULL last on PostgreSQL, first on SQLite)."""
+    if not objects:
+        return []
+    from django.db import connection
+
+    nulls_last = connection.vendor == "postgresql"
+
+    def key(item):
+        parts = []
+        for name in type(item)._meta.ordering:
+            value = getattr(item, name)
+            parts.append(((value is None) == nulls_last, value if value is not None else 0))
+        return parts
+
+    return sorted(objects, key=key)
+
+
 class TagListField(serializers.ListField):
     """Tags as a list of lower-case words; "Storage " and "storage" are one tag."""
 
@@ -419,6 +438,12 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
                 for name in self.page_relations
                 if name not in written and self.model._meta.get_field(name).many_to_many
             ]
+            objects = getattr(document, "written_objects", {})
+            for name in [name for name in unread if name in objects]:
+                # Written just now: the objects the write resolved, in the model's order.
+                cache = document.__dict__.setdefault("_prefetched_objects_cache", {})
+                cache[name] = in_model_order(objects[name])
+                unread.remove(name)
             prefetch_related_objects([document], *unread)
         context = self.page_context([document])
         data = self.get_serializer_class()(document, context=context).data

@@ -16,6 +16,7 @@ Write throughput (documents/s through the services) is printed while filling.
 """
 
 import io
+import json
 import random
 import re
 import socket
@@ -28,7 +29,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import (
     CaptureQueriesContext,
@@ -36,6 +37,7 @@ from django.test.utils import (
     teardown_test_environment,
 )
 
+from opsknowledge.importing import FILES_PER_TRANSACTION
 from opsknowledge.progress import progress
 
 ORGANISATIONS = 20
@@ -143,6 +145,19 @@ class Command(BaseCommand):
         parser.add_argument("--data", default=str(settings.BASE_DIR.parent / "shared" / "data"))
         parser.add_argument("--no-render", action="store_true", help="skip Markdown timings")
         parser.add_argument(
+            "--keep",
+            action="store_true",
+            help="keep the database it built (its URL is printed) to serve it, e.g. to loadtest",
+        )
+        parser.add_argument(
+            "--manifest",
+            help="write what loadtest requests (documents, alerts, writers and their tokens) "
+            "to this JSON file; implies --keep",
+        )
+        parser.add_argument(
+            "--no-measure", action="store_true", help="build only (with --keep or --manifest)"
+        )
+        parser.add_argument(
             "--explain",
             action="store_true",
             help="print EXPLAIN ANALYZE of the runbook list's count and page (PostgreSQL)",
@@ -150,6 +165,8 @@ class Command(BaseCommand):
 
     def handle(self, docs, small, repeat, seed, data, no_render, explain, **options):
         small = small if small is not None else max(docs // 10, 50)
+        keep = options["keep"] or bool(options["manifest"])
+        measure = not options["no_measure"]
         # As in production: DEBUG off (with it on, Django records every query).
         setup_test_environment(debug=False)
         old_name = connection.settings_dict["NAME"]
@@ -157,6 +174,8 @@ class Command(BaseCommand):
             connection.settings_dict.setdefault("TEST", {})["NAME"] = str(
                 settings.BASE_DIR / "var" / "benchmark.sqlite3"
             )
+        else:  # not the test suite's test_<name>, which a test run would drop
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = f"benchmark_{old_name}"
         connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
         socket.setdefaulttimeout(60)
         server = None
@@ -166,21 +185,30 @@ class Command(BaseCommand):
             self.setup_catalogue()
             server = Server()
             results = {}
-            for size in (small, docs):
+            for size in (small, docs) if measure else (docs,):
                 self.fill_to(size)
                 self.analyse()
+                if not measure:
+                    continue
                 results[size] = self.measure(server, repeat)
                 self.print_table(size, results[size])
                 if explain and connection.vendor == "postgresql":
                     self.explain(["/api/v1/runbooks/", "/api/v1/runbooks/?component=openstack"])
-            self.print_growth(small, docs, results)
-            if not no_render:
+            if measure:
+                self.print_growth(small, docs, results)
+            if options["manifest"]:
+                self.write_manifest(Path(options["manifest"]))
+            if measure and not no_render:
                 self.print_render(repeat)
         finally:
             if server is not None:
                 server.stop()
+            kept = connection.settings_dict["NAME"]
             connection.close()
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+            if keep:
+                self.stdout.write(f"\nkept the database: {self.database_url(kept)}")
+            else:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
 
     # -- the data set ----------------------------------------------------------------------
@@ -207,22 +235,40 @@ class Command(BaseCommand):
         self.components = list(Component.objects.values_list("slug", flat=True))
         have = sum(v for k, v in self.written.items() if k != "note")
         wanted = max(size - have, 0)
-        started = time.perf_counter()
-        for n in progress(range(wanted), self.stderr, "benchmark: writing", unit="documents"):
-            roll = self.rng.random()
-            if roll < 0.7:
-                self.write_runbook()
-            elif roll < 0.8:
-                self.write_practice()
-            else:
-                self.write_report()
-            if n % 50 == 0:
-                self.write_note()
-        seconds = time.perf_counter() - started
-        self.stdout.write(
+        started, cpu, server_cpu = time.perf_counter(), time.process_time(), self.server_cpu()
+        bar = progress(range(wanted), self.stderr, "benchmark: writing", unit="documents")
+        for n in bar:
+            if n % FILES_PER_TRANSACTION == 0:
+                batch = transaction.atomic()
+                batch.__enter__()
+            # As an importer writes: a savepoint per document in a transaction per batch.
+            with transaction.atomic():
+                roll = self.rng.random()
+                if roll < 0.7:
+                    self.write_runbook()
+                elif roll < 0.8:
+                    self.write_practice()
+                else:
+                    self.write_report()
+                if n % 50 == 0:
+                    self.write_note()
+            if n % FILES_PER_TRANSACTION == FILES_PER_TRANSACTION - 1 or n == wanted - 1:
+                batch.__exit__(None, None, None)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        per_document = cpu * 1000 / max(wanted, 1)
+        line = (
             f"\n{connection.vendor}: {wanted} documents written through the services in "
-            f"{seconds:.1f} s ({wanted / max(seconds, 1e-9):.0f} documents/s)"
+            f"{seconds:.1f} s ({wanted / max(seconds, 1e-9):.0f} documents/s, "
+            f"{FILES_PER_TRANSACTION} per transaction); CPU per document: this process "
+            f"{per_document:.1f} ms"
         )
+        if server_cpu is not None and wanted:
+            # On a shared machine the wall-clock rate measures the neighbours; the CPU both
+            # sides spend per document is what an idle machine's rate is bounded by.
+            server = (self.server_cpu() - server_cpu) * 1000 / wanted
+            bound = 1000 / max(per_document + server, 1e-9)
+            line += f", its database backend {server:.1f} ms (at most {bound:.0f} documents/s)"
+        self.stdout.write(line)
 
     def common(self, kind: str) -> tuple:
         rng = self.rng
@@ -347,6 +393,95 @@ class Command(BaseCommand):
                 "component": Component.objects.get(slug=rng.choice(self.components)),
             },
             actor=Actor.operator(),
+        )
+
+    def server_cpu(self) -> float | None:
+        """CPU seconds this connection's PostgreSQL backend has used, when the server runs
+        on this machine (Linux /proc); else None."""
+        if connection.vendor != "postgresql":
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        import os
+
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def database_url(self, name: str) -> str:
+        db = connection.settings_dict
+        if connection.vendor == "sqlite":
+            return f"sqlite:///{name}"
+        user = db["USER"] or ""
+        return f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{name}"
+
+    def write_manifest(self, path: Path, writers: int = 20, documents_each: int = 10):
+        """What loadtest requests: public documents and alerts (anonymous reads), the
+        upgrade briefing's releases, and `writers` editors of distinct organisations, each
+        with a token and its own runbooks to edit."""
+        from django.contrib.auth import get_user_model
+
+        from incidents.models import FailureReport
+        from opsknowledge.models import Membership, Role
+        from opsknowledge.models.tokens import APIToken
+        from runbooks.models import Runbook, RunbookAlert
+
+        def public(model):
+            rows = model.objects.filter(visibility="public", status="published")
+            return [
+                d.get_api_url() for d in rows.select_related("organisation").order_by("pk")[:500]
+            ]
+
+        alerts = RunbookAlert.objects.filter(
+            runbook__visibility="public", runbook__status="published"
+        ).order_by("pk")
+        manifest = {
+            "runbooks": public(Runbook),
+            "incidents": public(FailureReport),
+            "alerts": list(alerts.values_list("name", flat=True)[:500]),
+            "components": ["openstack", "glance", "ceph", "nova"],
+            "upgrade": [self.chain[1].slug, self.chain[-1].slug],
+            # Pages of the anonymous runbook list (of 50): loadtest asks for pages that exist.
+            "runbook_pages": max(
+                1,
+                -(
+                    -Runbook.objects.filter(
+                        visibility="public", status__in=["published", "archived"]
+                    ).count()
+                    // 50
+                ),
+            ),
+            "writers": [],
+        }
+        User = get_user_model()
+        for organisation in self.organisations[:writers]:
+            user, _ = User.objects.get_or_create(username=f"loadtest-{organisation.slug}")
+            Membership.objects.update_or_create(
+                user=user, organisation=organisation, defaults={"role": Role.EDITOR}
+            )
+            _token, key = APIToken.issue(
+                user=user, organisation=organisation, description="loadtest writer"
+            )
+            owned = Runbook.objects.filter(organisation=organisation).exclude(status="archived")
+            manifest["writers"].append(
+                {
+                    "organisation": organisation.slug,
+                    "token": key,
+                    "documents": [
+                        d.get_api_url()
+                        for d in owned.select_related("organisation").order_by("pk")[
+                            :documents_each
+                        ]
+                    ],
+                }
+            )
+        path.write_text(json.dumps(manifest, indent=1))
+        self.stdout.write(
+            f"\nloadtest manifest: {path} ({len(manifest['runbooks'])} runbooks, "
+            f"{len(manifest['writers'])} writers)"
         )
 
     def analyse(self):

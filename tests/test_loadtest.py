@@ -1,0 +1,104 @@
+"""`manage.py loadtest` against a real gunicorn: a short run at a low rate sends the mix,
+gets the expected statuses (a 304 for the briefing's If-None-Match, a 412 for the stale
+If-Match) and reports latencies, errors and its own CPU share in the documented shape."""
+
+import json
+
+import pytest
+
+from .processes import gunicorn, http, manage, project_env, scratch_database
+
+SECRET = "loadtest-test-" + "x" * 40
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory):
+    """A served instance with public runbooks and reports, and an editor's token."""
+    with scratch_database(tmp_path_factory.mktemp("db")) as url:
+        env = project_env(DEBUG="0", SECRET_KEY=SECRET, DATABASE_URL=url)
+        for command in (
+            ["migrate", "-v0"],
+            ["load_demo", "--catalogue-only"],
+            ["create_organisation", "alpen", "--name", "Alpenwolke"],
+            ["add_member", "pipeline", "alpen", "--role", "editor"],
+        ):
+            result = manage(*command, env=env)
+            assert result.returncode == 0, result.stderr
+        key = manage("create_token", "pipeline", "--organisation", "alpen", env=env).stdout.strip()
+        with gunicorn(env, workers=1, threads=2) as base:
+            auth = {"Authorization": f"Token {key}"}
+            runbooks, incidents = [], []
+            for n in range(4):
+                path = f"/api/v1/runbooks/alpen/osd-{n}/"
+                body = {
+                    "title": f"OSD {n}",
+                    "components": ["ceph"],
+                    "alerts": [f"CephOSD{n}"],
+                    "visibility": "public",
+                    "status": "published",
+                }
+                status, _, _ = http("PUT", base + path, body, auth)
+                assert status == 201
+                runbooks.append(path)
+            path = "/api/v1/incidents/alpen/outage/"
+            report = {
+                "title": "Outage",
+                "summary": "The API was down.",
+                "impact": "No writes for an hour.",
+                "root_cause": "A full disk.",
+                "visibility": "public",
+                "status": "published",
+                "started_at": "2024-01-01T10:00:00Z",
+                "acknowledge_warnings": True,
+            }
+            status, _, answer = http("PUT", base + path, report, auth)
+            assert status == 201, answer
+            incidents.append(path)
+            manifest = {
+                "runbooks": runbooks,
+                "incidents": incidents,
+                "alerts": ["CephOSD0", "CephOSD1"],
+                "components": ["ceph"],
+                "upgrade": ["r2", "r4"],
+                "runbook_pages": 1,
+                "writers": [{"organisation": "alpen", "token": key, "documents": runbooks}],
+            }
+            yield base, env, manifest
+
+
+def test_a_short_run_reports_the_mix_with_expected_statuses(instance, tmp_path):
+    base, env, manifest = instance
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = manage(
+        "loadtest",
+        "--url", base,
+        "--manifest", str(tmp_path / "manifest.json"),
+        "--rate", "40",
+        "--duration", "3",
+        "--p95-ms", "60000",  # the shape is under test here, not this machine's speed
+        "--json", str(tmp_path / "result.json"),
+        env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    print(result.stdout)
+    assert "mix (exact share of requests" in result.stdout
+    assert "generator CPU" in result.stdout
+    report = json.loads((tmp_path / "result.json").read_text())
+    run = report["results"][0]
+    assert run["rate"] == 40
+    assert run["requests"] + run["skipped"] == 120
+    assert 0 <= run["generator_cpu_share"] < 1
+    endpoints = run["endpoints"]
+    assert sum(e["weight"] for e in endpoints.values()) == pytest.approx(1.0)
+    assert (
+        sum(e["requests"] for e in endpoints.values())
+        + sum(e["notes"].get("no free document", 0) for e in endpoints.values())
+        == 120
+    )
+    assert endpoints["GET upgrade-path If-None-Match"]["statuses"] == {"304": 6}
+    assert endpoints["PATCH stale If-Match"]["statuses"] == {"412": 1}
+    assert set(endpoints["GET /r/<alert>"]["statuses"]) == {"302"}
+    assert set(endpoints["PATCH runbook If-Match"]["statuses"]) <= {"200"}
+    assert run["errors"] == 0, json.dumps(endpoints, indent=1)
+    assert report["highest_held"] == 40
