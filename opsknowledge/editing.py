@@ -314,12 +314,12 @@ def adopt_view(request, organisation, slug, *, model):
     if target is None:
         raise Http404("No such organisation.")
     new_slug = (request.POST.get("slug") or "").strip() or source.slug
+    actor = services.Actor.of_request(request)
+    # Who may not write the target learns nothing about adopting: 403 first, as the API.
+    services.check_write(actor, target)
     try:
         copy = services.document_adopt(
-            source=source,
-            organisation=target,
-            slug=new_slug,
-            actor=services.Actor.of_request(request),
+            source=source, organisation=target, slug=new_slug, actor=actor
         )
     except (Conflict, ValidationError) as error:
         return _refused(request, source, error)
