@@ -132,7 +132,7 @@ class ServiceErrorsMixin:
         for name, errors in self.errors.items():
             if name == "__all__":
                 continue
-            label = self.fields[name].label or name
+            label = self.SUMMARY_LABELS.get(name) or self.fields[name].label or name
             for text in errors:
                 found.append({"text": f"{label}: {text}", "anchor": f"#{self[name].id_for_label}"})
         for name, formset in self.formsets().items():
@@ -153,6 +153,8 @@ class DocumentForm(ServiceErrorsMixin, forms.Form):
     creating); `organisations` those the editor may create documents in."""
 
     model = None  # set by the kinds' forms
+    # How the error summary names a field whose label is no name (a checkbox's sentence).
+    SUMMARY_LABELS = {"acknowledge_warnings": "Warnings"}
     # Form field -> the content field it edits, when they differ.
     LIST_FIELDS = ("components", "releases", "tags")
 
@@ -283,6 +285,11 @@ class DocumentForm(ServiceErrorsMixin, forms.Form):
             phrase = finding["phrase"]
             at = text.lower().find(phrase.lower()) if text else -1
             finding = dict(finding)
+            # "timeline.2.text" -> "timeline row 3" (as the form numbers rows)
+            parts = field.split(".")
+            finding["where"] = parts[0].replace("_", " ")
+            if len(parts) > 1 and parts[1].isdigit():
+                finding["where"] += f" row {int(parts[1]) + 1}"
             if at >= 0:
                 finding["before"] = text[max(0, at - 50) : at]
                 finding["phrase"] = text[at : at + len(phrase)]

@@ -53,3 +53,11 @@ def editing_actions(context, document):
         "behind_upstream": context.get("behind_upstream"),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("editing/new_link.html", takes_context=True)
+def new_document_link(context, kind, kind_name):
+    """ "New runbook" for editors and admins of some organisation (from the memberships
+    the header has read: no query)."""
+    writer = any(m.role in WRITE_ROLES for m in context.get("site_memberships") or [])
+    return {"writer": writer, "kind": kind, "kind_name": kind_name}

@@ -444,3 +444,10 @@ def test_practices_have_forms_too(world):
     assert response.status_code == 302
     assert Practice.objects.get(slug="run-ceph").revision == 1
     assert Organisation.objects.get(slug="north").practices.count() == 1
+
+
+def test_lists_offer_a_new_document_to_writers_only(world):
+    assert 'href="/runbooks/new/"' in client_for(world["editor"]).get("/runbooks/").content.decode()
+    for client in (client_for(world["viewer"]), Client()):
+        assert "/runbooks/new/" not in client.get("/runbooks/").content.decode()
+    assert client_for(world["viewer"]).get("/incidents/new/").status_code == 403
