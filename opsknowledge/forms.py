@@ -62,7 +62,10 @@ def local_input(value, zone) -> str:
     """A stored UTC time as a `datetime-local` input shows it, in `zone`."""
     if not value:
         return ""
-    return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    local = value.astimezone(zone)
+    # Seconds only where the stored time has them: shown to the minute, a time imported
+    # with seconds would change on every save of the form.
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
 
 
 class LocalTimeField(forms.CharField):

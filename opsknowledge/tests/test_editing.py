@@ -451,3 +451,38 @@ def test_lists_offer_a_new_document_to_writers_only(world):
     for client in (client_for(world["viewer"]), Client()):
         assert "/runbooks/new/" not in client.get("/runbooks/").content.decode()
     assert client_for(world["viewer"]).get("/incidents/new/").status_code == 403
+
+
+def test_an_unchanged_report_with_seconds_and_rows_saves_without_a_revision(world):
+    """The edit form shows the stored report (times with seconds, rows in order) so that
+    saving it unchanged is no change."""
+    report = services.document_create(
+        model=FailureReport,
+        organisation=world["north"],
+        slug="outage",
+        data={
+            "title": "Outage",
+            "started_at": "2026-03-02T09:00:30Z",
+            "timeline": [{"at": "2026-03-02T09:01:00Z", "text": "first"}, {"text": "second"}],
+            "action_items": [{"title": "Fix it", "due": "2026-04-01"}],
+        },
+        actor=OPERATOR,
+    )
+    client = client_for(world["editor"])
+    page = client.get("/incidents/north/outage/edit/?tz=Europe/Berlin")
+    form = page.context["form"]
+    data = {}
+    for bound in [form] + [row for fs in form.formsets().values() for row in fs.forms]:
+        for field in bound:
+            value = field.value()
+            if value is None or value is False:
+                continue
+            data[field.html_name] = "on" if value is True else str(value)
+    for formset in form.formsets().values():
+        management = formset.management_form
+        for field in management:
+            data[field.html_name] = str(field.value())
+    assert data["started_at"] == "2026-03-02T10:00:30"  # shown in Berlin
+    response = client.post("/incidents/north/outage/edit/", data)
+    assert response.status_code == 302, response.context["form"].error_summary()
+    assert FailureReport.objects.get(pk=report.pk).revision == 1

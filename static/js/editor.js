@@ -118,6 +118,10 @@
   var dirty = form.hasAttribute("data-dirty");
   form.addEventListener("input", function () { dirty = true; });
   form.addEventListener("submit", function () { dirty = false; });
+  // "Discard mine" means it: no question on the way out.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-discard]"), function (link) {
+    link.addEventListener("click", function () { dirty = false; });
+  });
   window.addEventListener("beforeunload", function (event) {
     if (!dirty) return;
     event.preventDefault();
