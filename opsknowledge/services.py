@@ -22,6 +22,7 @@ from . import audit, markdown, references, sourcelinks
 from .addresses import client_address
 from .exceptions import (
     Conflict,
+    NotFound,
     PermissionDenied,
     PreconditionFailed,
     PreconditionRequired,
@@ -32,7 +33,7 @@ from .models import License, Revision, Status, Visibility
 from .referrers import describe, referrers
 from .revisions import ANY, snapshot, snapshot_value
 from .search import index as search_index
-from .visibility import Access
+from .visibility import Access, readable_revisions
 
 OPEN_VISIBILITIES = (Visibility.PUBLIC, Visibility.COMMUNITY)
 # A precondition for `document_put` that HTTP has no word for: create the document, or
@@ -665,3 +666,68 @@ def document_adopt(
         actor=actor,
         message=f"Adopted from {source} revision {source.revision}",
     )
+
+
+# The copy's own publication state: its owners decide it, not the original's.
+UPSTREAM_KEEPS = ("status", "visibility", "license")
+
+
+def document_update_from_upstream(*, document, actor: Actor, if_match, message: str = ""):
+    """Apply to the adopted `document` what changed in its original since the revision it
+    adopted (or last updated from), as a new revision. Returns (document, changed).
+
+    Each content field the original changed since then takes the original's value; fields
+    only the copy changed keep the copy's. Status, visibility and licence stay the copy's,
+    except that a ShareAlike licence of the original passes on. Refused (Conflict) when the
+    original can no longer be adopted (its licence now forbids derivatives, or it is no
+    longer published to other organisations); NotFound when it is not readable."""
+    check_write(actor, document.organisation)
+    model = type(document)
+    if not getattr(document, "has_upstream", False):
+        raise NotFound(f"'{document}' was not adopted from another document.")
+    originals = model.objects.all()
+    if actor.access is not None:
+        originals = originals.visible_to(actor.access)
+    original = (
+        originals.select_related("organisation")
+        .filter(organisation__slug=document.upstream_organisation, slug=document.upstream_slug)
+        .first()
+    )
+    if original is None:
+        raise NotFound("The original document no longer exists or is not visible to you.")
+    refusal = adoption_refusal(original)
+    if refusal:
+        raise Conflict(refusal)
+    revisions = Revision.objects.filter(
+        content_type=ContentType.objects.get_for_model(model),
+        object_id=original.pk,
+        number=document.upstream_revision,
+    )
+    if actor.access is not None:
+        revisions = readable_revisions(revisions, original, actor.access)
+    adopted = revisions.first()
+    if adopted is None:
+        raise NotFound("The adopted revision of the original is not readable by you.")
+    now = snapshot(original)
+    data = {
+        name: now[name]
+        for name in model.CONTENT_FIELDS
+        if name not in UPSTREAM_KEEPS and adopted.snapshot.get(name) != now.get(name)
+    }
+    if License.is_share_alike(original.license):
+        data["license"] = original.license
+    upstream = {"upstream_revision": original.revision, "upstream_license": original.license}
+    document, changed = document_update(
+        document=document,
+        data={**data, **upstream},
+        actor=actor,
+        if_match=if_match,
+        message=message or f"Updated from {original} revision {original.revision}",
+    )
+    if not changed:
+        # Nothing to apply (or applied by hand already): the copy now follows the newer
+        # revision without a revision of its own, as the upstream fields are no content.
+        model.objects.filter(pk=document.pk).update(**upstream)
+        for name, value in upstream.items():
+            setattr(document, name, value)
+    return document, changed

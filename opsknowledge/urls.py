@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/", include("opsknowledge.api_urls")),
+    path("", include("opsknowledge.editing")),
     path("", include("runbooks.urls")),
     path("", include("incidents.urls")),
     path("", include("releases.urls")),

@@ -68,6 +68,11 @@ def test_document_paths_and_status_codes(schema, kind):
     adoptable = kind != "incidents"
     assert (detail + "adopt/" in schema["paths"]) is adoptable
     assert (detail + "upstream-diff/" in schema["paths"]) is adoptable
+    assert (detail + "update-from-upstream/" in schema["paths"]) is adoptable
+    if adoptable:
+        update = operation(schema, detail + "update-from-upstream/", "post")
+        assert {"200", "403", "404", "409", "412", "428"} <= set(update["responses"])
+        assert "If-Match" in {p["name"] for p in update["parameters"] if p["in"] == "header"}
 
 
 def test_errors_are_described(schema):

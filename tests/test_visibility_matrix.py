@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from rest_framework.test import APIClient
 
 from incidents.models import FailureReport
@@ -754,3 +755,84 @@ def test_a_draft_cleaned_before_publishing_keeps_its_history_private(world, call
     api = world.client(caller).get("/api/v1/runbooks/owner/cleaned/diff/?from=1&to=2")
     assert diff.status_code == api.status_code == (200 if member else 404)
     assert ("hunter2" in diff.content.decode()) is member
+
+
+# -- editing pages ---------------------------------------------------------------------------
+# The forms answer like the API: who cannot read a document gets 404 (as for one that does
+# not exist), who reads but cannot write it 403, and nothing is written; anonymous callers
+# are sent to sign in (the web's 401).
+
+EDIT_PAGES = {
+    "edit-get": ("get", "edit/"),
+    "edit-post": ("post", "edit/"),
+    "archive": ("post", "archive/"),
+    "restore": ("post", "restore/"),
+}
+ADOPTABLE_EDIT_PAGES = {"update-from-upstream": ("get", "update-from-upstream/")}
+
+
+def form_client(world, caller):
+    """A browser's client: forms post as multipart, signed in with a session cookie."""
+    client = Client()
+    if caller != "anonymous":
+        client.force_login(world.users[caller])
+    return client
+
+
+def expected_edit_status(caller, key, readable_status=200):
+    if caller == "anonymous":
+        return 302
+    if not readable(caller, key):
+        return 404
+    return readable_status if role(caller) in WRITERS else 403
+
+
+EDIT_CASES = [
+    pytest.param(kind, page, id=f"{kind}-{page}")
+    for kind in KINDS
+    for page in list(EDIT_PAGES) + (list(ADOPTABLE_EDIT_PAGES) if kind in ADOPTABLE else [])
+]
+
+
+@pytest.mark.parametrize("kind,page", EDIT_CASES)
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_editing_pages_answer_like_the_api(world, caller, page):
+    method, suffix = {**EDIT_PAGES, **ADOPTABLE_EDIT_PAGES}[page]
+    client = form_client(world, caller)
+    statuses, expected = {}, {}
+    for key in world.keys:
+        slug = slug_of(key)
+        data = {"base_revision": "2", "title": "forged", "body": "forged\n"}
+        response = getattr(client, method)(f"/{world.kind}/owner/{slug}/{suffix}", data)
+        statuses[slug] = response.status_code
+        # What a writer gets: the form (GET), a redirect after a write, a 400 for a form
+        # that lacks fields, 404 for an upstream page of a document that was not adopted.
+        writer = {"edit-get": 200, "edit-post": 400, "archive": 302, "restore": 302}.get(page, 404)
+        expected[slug] = expected_edit_status(caller, key, writer)
+    assert statuses == expected
+    missing = getattr(client, method)(f"/{world.kind}/owner/{MISSING}/{suffix}")
+    assert missing.status_code == (302 if caller == "anonymous" else 404)
+    if role(caller) not in WRITERS:
+        assert set(world.model.objects.values_list("revision", flat=True)) == {2}
+        assert not world.model.objects.filter(title="forged").exists()
+
+
+@pytest.mark.parametrize("kind", ADOPTABLE)
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_the_adopt_button_answers_like_the_api(world, caller):
+    client = form_client(world, caller)
+    target = adopt_target(caller)
+    statuses, expected = {}, {}
+    for key in world.keys:
+        slug = slug_of(key)
+        response = client.post(
+            world.url(slug, "adopt/").replace("/api/v1", ""),
+            {"organisation": target, "slug": f"copy-of-{slug}"},
+        )
+        statuses[slug] = response.status_code
+        api_status = expected_adopt_status(caller, key)
+        # A refusal (409) is shown on the source's page: a redirect back with the reason.
+        expected[slug] = {401: 302, 201: 302, 409: 302}.get(api_status, api_status)
+    assert statuses == expected
+    adopted = world.model.objects.filter(slug__startswith="copy-of-").count()
+    assert adopted == sum(1 for key in world.keys if expected_adopt_status(caller, key) == 201)

@@ -704,6 +704,18 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         except history.UpstreamUnreadable as error:
             raise Http404(error.reason) from None
 
+    @extend_schema(request=None)
+    def update_from_upstream(self, request, *args, **kwargs):
+        """Apply the original's changes since the adopted revision as a new revision
+        (If-Match); 409 when the original can no longer be adopted (its licence)."""
+        organisation = self.organisation_for_write(kwargs["organisation"])
+        document, _changed = services.document_update_from_upstream(
+            document=self.existing(organisation, kwargs["slug"]),
+            actor=services.Actor.of_request(request),
+            if_match=parse_if_match(request.headers.get("If-Match")),
+        )
+        return self.respond(document)
+
 
 def document_urlpatterns(prefix: str, viewset, *, adoptable: bool = False):
     """The URL patterns of one document kind, addressed by organisation and slug (DRF's
@@ -754,6 +766,11 @@ def document_urlpatterns(prefix: str, viewset, *, adoptable: bool = False):
                 f"{detail}upstream-diff/",
                 viewset.as_view({"get": "upstream_diff"}),
                 name=f"{name}-upstream-diff",
+            ),
+            path(
+                f"{detail}update-from-upstream/",
+                viewset.as_view({"post": "update_from_upstream"}),
+                name=f"{name}-update-from-upstream",
             ),
         ]
     return patterns
