@@ -39,7 +39,7 @@ def record(
     return AuditEvent.objects.create(
         user=user,
         username=user.get_username() if user is not None else "",
-        via=_VIA.get(actor.via, AuditEvent.Via.SYSTEM),
+        via=_VIA.get(actor.channel or actor.via, AuditEvent.Via.SYSTEM),
         token_start=actor.token_start,
         address=_address(actor.address),
         organisation=organisation,

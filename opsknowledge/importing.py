@@ -14,8 +14,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from . import services
+from . import audit, services
 from .exceptions import DomainError, PermissionDenied, ValidationError
+from .metrics import IMPORT_RESULTS
 from .models import Revision, Status
 from .progress import Progress
 from .revisions import ANY
@@ -278,6 +279,9 @@ def prune_missing(model, kept_paths, options, *, kept_slugs=None) -> int:
     return len(gone)
 
 
+OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
+
+
 @dataclass
 class ImportSummary:
     """What an import did, file by file, and in total."""
@@ -382,7 +386,28 @@ def _run_import(importer, options, on_start, on_file) -> ImportSummary:
             summary.notes.extend(value)
         else:
             summary.counts[name] = summary.counts.get(name, 0) + value
+    _account_for(importer, options, summary)
     return summary
+
+
+def _account_for(importer, options, summary: ImportSummary):
+    """One audit event for the whole run (each document it wrote has its own), and the
+    outcomes in the metrics. A dry run changed nothing: neither is told about it."""
+    if options.get("dry_run"):
+        return
+    model = getattr(importer, "model", None)
+    kind = model._meta.model_name if model is not None else type(importer).__name__
+    for outcome, count in summary.counts.items():
+        if count and outcome in OUTCOMES:
+            IMPORT_RESULTS.labels(kind=kind, outcome=outcome).inc(count)
+    actor = options.get("actor")
+    if actor is not None:
+        audit.record(
+            actor,
+            "import",
+            organisation=options.get("organisation"),
+            detail={"kind": kind, "files": summary.total, **summary.counts},
+        )
 
 
 def _import_file(importer, name, path, options) -> dict:

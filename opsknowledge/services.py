@@ -52,7 +52,9 @@ class Actor:
 
     access: Access | None
     via: str = Revision.Via.SYSTEM
-    # For the audit log: where the request came from and which token (its first characters).
+    # For the audit log: how the request was authenticated ("token" or "session"; empty
+    # outside a request), where it came from, and which token (its first characters).
+    channel: str = ""
     address: str = ""
     token_start: str = ""
 
@@ -70,9 +72,11 @@ class Actor:
     def of_request(cls, request) -> Actor:
         access = Access.of(request)
         token = getattr(request, "auth", None)
+        channel = Revision.Via.TOKEN if access.via_token else Revision.Via.SESSION
         return cls(
             access=access,
-            via=Revision.Via.TOKEN if access.via_token else Revision.Via.SESSION,
+            via=channel,
+            channel=channel,
             address=client_address(request),
             token_start=getattr(token, "key_start", "") if access.via_token else "",
         )

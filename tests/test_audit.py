@@ -138,3 +138,29 @@ def test_no_secret_reaches_the_audit_log_or_a_log_line(alpen, caplog, monkeypatc
     assert AuditEvent.objects.exists()
     assert key not in everything and key[12:] not in everything
     assert password not in everything
+
+
+def test_an_import_is_one_event_with_its_counts_beside_one_per_document(alpen):
+    import tarfile
+
+    from opsknowledge.metrics import IMPORT_RESULTS
+
+    client, _ = token_for(member(alpen, "editor", username="ci-bot"), alpen)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in {
+            "ceph/OsdFull.md": "# OSD full\n",
+            "ceph/Bad.md": "---\n1: x\n---\n",
+        }.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    created_before = IMPORT_RESULTS.labels(kind="runbook", outcome="created")._value.get()
+    response = client.post("/api/v1/import/", buffer.getvalue(), content_type="application/gzip")
+    assert response.status_code == 200, response.content
+    run = AuditEvent.objects.get(action="import")
+    assert (run.username, run.via, run.organisation) == ("ci-bot", "token", alpen)
+    assert (run.detail["files"], run.detail["created"], run.detail["failed"]) == (2, 1, 1)
+    assert AuditEvent.objects.filter(action="runbook.create").count() == 1
+    after = IMPORT_RESULTS.labels(kind="runbook", outcome="created")._value.get()
+    assert after == created_before + 1

@@ -34,6 +34,7 @@ LAYERS = [
             "opsknowledge.referrers",
             "opsknowledge.sourcelinks",
             "opsknowledge.addresses",
+            "opsknowledge.metrics",
             "incidents.checks",
             "runbooks.body",
         ),

@@ -3,6 +3,7 @@
 
 import io
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -163,7 +164,8 @@ class ImportView(APIView):
             options.update(
                 root=tree,
                 organisation=organisation,
-                actor=services.Actor(access=access, via=Revision.Via.IMPORT),
+                # Revisions say "import"; the audit log says how the caller signed in.
+                actor=replace(services.Actor.of_request(request), via=Revision.Via.IMPORT),
             )
             try:
                 summary = run_import(importer, options)
