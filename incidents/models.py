@@ -2,7 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from opsknowledge import references
-from opsknowledge.models.documents import Document, Status
+from opsknowledge.models.documents import Document, Status, Visibility
+from opsknowledge.visibility import VisibleQuerySet
 
 from . import checks
 
@@ -375,3 +376,68 @@ class RunbookLink(models.Model):
 
     def __str__(self):
         return f"{self.report} {self.relation} {self.runbook}"
+
+
+class StatusPageIncident(models.Model):
+    """An incident as a status page published it: facts the provider already made public,
+    kept apart from the failure report the import drafts from it. Transparency coverage
+    counts these, so changing, archiving or deleting the report never hides the incident.
+    One row per (organisation, source, incident id): overlapping imports cannot duplicate."""
+
+    # The visibility fields visible_to() reads; a source has no draft state.
+    VISIBILITY_PUBLIC = Visibility.PUBLIC
+    VISIBILITY_COMMUNITY = Visibility.COMMUNITY
+    READABLE_STATUSES = None
+
+    organisation = models.ForeignKey(
+        "opsknowledge.Organisation", on_delete=models.PROTECT, related_name="status_page_incidents"
+    )
+    # The page's identity (Statuspage page id, or the name given for an SCS page), not the
+    # spelling of its URL or path.
+    source = models.CharField(max_length=100)
+    incident_id = models.CharField(max_length=100)
+    # Who may read the source record (a public status page: anyone).
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    title = models.CharField(max_length=300)
+    impact = models.CharField(max_length=32, help_text="as the page published it")
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_update_at = models.DateTimeField(null=True, blank=True)
+    link = models.URLField(max_length=500, blank=True)
+    unmatched_components = models.JSONField(default=list, blank=True)
+    # A postmortem the page itself published (Statuspage postmortem_body).
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    report = models.ForeignKey(
+        FailureReport,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="status_page_incidents",
+    )
+    # The report's revision the import last wrote: a later one is someone else's edit.
+    imported_revision = models.PositiveIntegerField(null=True, blank=True)
+    # Upstream timeline rows not written into a report edited since (shown, never applied
+    # by the import).
+    pending_updates = models.JSONField(default=list, blank=True)
+    first_imported = models.DateTimeField(auto_now_add=True)
+    last_imported = models.DateTimeField(auto_now=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation", "source", "started_at", "incident_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "source", "incident_id"], name="one_record_per_incident"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source}/{self.incident_id}: {self.title}"
+
+    @property
+    def major(self) -> bool:
+        return self.severity in (Severity.SEV1, Severity.SEV2)
