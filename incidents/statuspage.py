@@ -298,6 +298,7 @@ def parse_scs_bundle(bundle: dict, source: str, base_url: str = "") -> list[Sour
         for t in bundle.get("impacttypes") or []
         if isinstance(t, dict)
     }
+    base_url = base_url or (bundle["url"] if isinstance(bundle.get("url"), str) else "")
     found = []
     for incident in bundle["incidents"]:
         if not isinstance(incident, dict) or not _text(incident.get("id"), 100):
@@ -463,6 +464,7 @@ def pull_scs(base: str, since: datetime, *, now=None, fetch=fetch_json) -> dict:
         incident = {**incident, "updates": updates}
         incidents[identifier] = incident
     return {
+        "url": base,  # the links of a file import from this dump
         "components": data("/components") or [],
         "phases": data("/phases") or {},
         "impacttypes": data("/impacttypes") or [],

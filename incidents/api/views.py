@@ -1,6 +1,16 @@
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
 from opsknowledge.api.documents import DocumentViewSet
+from opsknowledge.models import Organisation
+from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
+from .. import transparency
 from ..filtersets import FailureReportFilterSet
 from ..models import FailureReport
 from .serializers import FailureReportSerializer
@@ -29,3 +39,28 @@ class FailureReportViewSet(DocumentViewSet):
                 ids |= {link.runbook_id for link in d.runbook_links.all()}
         visible = Runbook.objects.visible_to(self.access).filter(pk__in=ids)
         return {"visible_runbook_ids": set(visible.values_list("pk", flat=True)) if ids else set()}
+
+
+class TransparencyView(APIView):
+    """GET /api/v1/organisations/{organisation}/transparency/: the organisation's figures,
+    computed from what the caller may read (incidents.transparency)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("organisation", str, OpenApiParameter.PATH),
+            OpenApiParameter("days", int, enum=list(transparency.PERIOD_DAYS),
+                             description="the period ending today (default 365)"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with to)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (with from)"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )  # fmt: skip
+    def get(self, request, organisation):
+        found = Organisation.objects.filter(slug=organisation).first()
+        if found is None:
+            raise Http404(f"No organisation '{organisation}'.")
+        try:
+            start, end = transparency.read_period(request.query_params)
+        except transparency.PeriodError as error:
+            raise ValidationError({error.field: [str(error)]}) from None
+        return Response(transparency.figures(found, Access.of(request), start, end))
