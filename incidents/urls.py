@@ -1,3 +1,5 @@
+from django.urls import path
+
 from opsknowledge.pages import document_page_urls
 
 from . import views
@@ -9,5 +11,10 @@ urlpatterns = [
         FailureReport,
         page_view=views.IncidentPageView,
         list_view=views.IncidentListView.as_view(),
+    ),
+    path(
+        "incidents/<slug:organisation>/<slug:slug>/action-items/<int:item_id>/status/",
+        views.action_item_status,
+        name="incident-action-item-status",
     ),
 ]
