@@ -17,4 +17,9 @@ urlpatterns = [
         views.TransparencyPageView.as_view(),
         name="transparency-page",
     ),
+    path(
+        "incidents/<slug:organisation>/<slug:slug>/action-items/<int:item_id>/status/",
+        views.action_item_status,
+        name="incident-action-item-status",
+    ),
 ]

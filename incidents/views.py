@@ -1,18 +1,25 @@
 """Web pages of failure reports: the list and the report page (times, timeline, action
 items, linked runbooks, warnings for members)."""
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from opsknowledge.exceptions import NotFound, PreconditionFailed
 from opsknowledge.models import Organisation
 from opsknowledge.pages import BADGE_PREFETCH, DocumentListView, DocumentPageView
+from opsknowledge.revisions import REVISION_NUMBER
 from opsknowledge.search.related import related_documents
+from opsknowledge.services import Actor
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
-from . import transparency
+from . import services, transparency
 from .filtersets import FailureReportFilterSet
 from .models import ActionItem, FailureReport
 
@@ -55,6 +62,8 @@ class IncidentPageView(DocumentPageView):
             for item in document.action_items.all()
         ]
         return {
+            "can_write": access.can_write(document.organisation_id),
+            "action_statuses": ActionItem.Status.choices,
             "timeline": list(document.timeline.all()),
             "action_items": items,
             "runbook_links": [link for link in links if link.runbook_id in visible],
@@ -134,3 +143,49 @@ class TransparencyPageView(TemplateView):
             periods=transparency.PERIOD_DAYS,
         )
         return self.render_to_response(context)
+
+
+@require_POST
+def action_item_status(request, organisation, slug, item_id):
+    """The report page's status control: the same service as the API's PATCH, with the
+    revision the page showed as If-Match. What the reader may not read is a 404; a reader
+    who may not write gets 403, as from the API."""
+    report = (
+        FailureReport.objects.select_related("organisation")
+        .prefetch_related("action_items")
+        .get_visible_or_404(request, organisation__slug=organisation, slug=slug)
+    )
+    if not Access.of(request).can_write(report.organisation_id):
+        raise PermissionDenied("You need the editor or admin role to change action items.")
+    revision = request.POST.get("revision", "")
+    if not REVISION_NUMBER.fullmatch(revision):
+        return HttpResponseBadRequest("The form lacks the revision it was shown at.")
+    back = HttpResponseRedirect(f"{report.get_absolute_url()}#page-action-item-{item_id}")
+    try:
+        report, item, changed = services.action_item_set_status(
+            report=report,
+            item_id=item_id,
+            status=request.POST.get("status", ""),
+            actor=Actor.of_request(request),
+            if_match={int(revision)},
+        )
+    except NotFound as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(report.get_absolute_url())
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return back
+    except PreconditionFailed as error:
+        messages.error(
+            request,
+            f"The report changed since you opened it (it is now at revision "
+            f"{error.current_revision}); nothing was changed. Here it is as it is now.",
+        )
+        return back
+    if changed:
+        messages.success(
+            request,
+            f"'{item.title}' is now {item.get_status_display().lower()} "
+            f"(revision {report.revision}).",
+        )
+    return back

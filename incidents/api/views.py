@@ -1,19 +1,27 @@
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsknowledge.api.documents import DocumentViewSet
 from opsknowledge.models import Organisation
+from opsknowledge.revisions import etag, parse_if_match
+from opsknowledge.services import Actor
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
-from .. import transparency
+from .. import services, transparency
 from ..filtersets import FailureReportFilterSet
-from ..models import FailureReport
-from .serializers import FailureReportSerializer
+from ..models import ActionItem, FailureReport
+from .serializers import ActionItemSerializer, FailureReportSerializer
 
 
 class FailureReportViewSet(DocumentViewSet):
@@ -64,3 +72,38 @@ class TransparencyView(APIView):
         except transparency.PeriodError as error:
             raise ValidationError({error.field: [str(error)]}) from None
         return Response(transparency.figures(found, Access.of(request), start, end))
+
+    @extend_schema(
+        request=inline_serializer(
+            "ActionItemStatus", {"status": serializers.ChoiceField(ActionItem.Status.choices)}
+        ),
+        responses={
+            200: OpenApiResponse(
+                ActionItemSerializer, description="The item; ETag: the report's revision."
+            )
+        },
+    )
+    def action_item(self, request, *args, item_id=None, **kwargs):
+        """Change one action item's status (If-Match: the report's revision); a new
+        revision of the report."""
+        organisation = self.organisation_for_write(kwargs["organisation"])
+        report = self.existing(organisation, kwargs["slug"])
+        data = request.data
+        if not isinstance(data, dict) or "status" not in data:
+            raise ValidationError({"status": ["This field is required."]})
+        others = sorted(set(data) - {"status"})
+        if others:
+            raise ValidationError(
+                {
+                    name: ["Only the status changes here; PATCH the report for the rest."]
+                    for name in others
+                }
+            )
+        report, item, _changed = services.action_item_set_status(
+            report=report,
+            item_id=item_id,
+            status=data["status"],
+            actor=Actor.of_request(request),
+            if_match=parse_if_match(request.headers.get("If-Match")),
+        )
+        return Response(ActionItemSerializer(item).data, headers={"ETag": etag(report.revision)})

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0006_readable_index'),
+        ('incidents', '0007_action_item_tracking'),
         ('opsknowledge', '0010_search_index'),
     ]
 

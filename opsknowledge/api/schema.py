@@ -43,7 +43,7 @@ class ErrorSerializer(serializers.Serializer):
 
 # Errors each kind of operation can answer (API.md "Conventions" and "Documents").
 _UNSAFE_ERRORS = ("400", "401", "403", "404", "413", "415")
-_PRECONDITION_ACTIONS = {"update", "partial_update", "destroy"}
+_PRECONDITION_ACTIONS = {"update", "partial_update", "destroy", "action_item"}
 _CONFLICT_ACTIONS = {"create", "adopt", "update"}
 
 
