@@ -24,9 +24,9 @@ from django.db.models import Min
 from django.utils import timezone
 
 from opsknowledge.models import Revision, Status
-from opsknowledge.visibility import Access
+from opsknowledge.visibility import Access, readable_revisions
 
-from .models import FailureReport, RunbookLink, Severity, StatusPageIncident
+from .models import ActionItem, FailureReport, RunbookLink, Severity, StatusPageIncident
 
 MIN_CASES = 5
 NOT_ENOUGH = f"not enough data (fewer than {MIN_CASES} cases)"
@@ -125,6 +125,7 @@ def figures(organisation, who, start: date, end: date) -> dict:
             *coverage(records, readable_reports),
             *source_times(records),
             *report_times(readable_reports, since, until),
+            *action_items(organisation, who, readable_reports, start, end),
             *runbook_freshness(organisation, who),
             reuse(organisation, who),
         ],
@@ -224,6 +225,97 @@ def report_times(readable_reports, since, until) -> list[dict]:
             "From the start to the resolution the published failure reports state, of "
             "incidents started in the period.",
             resolve,
+        ),
+    ]
+
+
+def item_history(organisation, who, report_ids) -> dict[tuple[int, str], dict]:
+    """What the revisions of the reports say of each action item (by report and title):
+    the first due date it was given, and since when it was closed (None if the last
+    revision holding it shows it open). The history keeps what a later write changed: a due
+    date moved later by a write that re-created the items, an item deleted."""
+    content_type = ContentType.objects.get_for_model(FailureReport)
+    revisions = Revision.objects.filter(content_type=content_type, object_id__in=list(report_ids))
+    # The revisions the caller may read (all for members; else those readable when written).
+    revisions = readable_revisions(revisions, FailureReport(organisation=organisation), who)
+    history = revisions.order_by("object_id", "number").values_list(
+        "object_id", "created", "snapshot"
+    )
+    seen: dict[tuple[int, str], dict] = {}
+    for report_id, created, snapshot in history:
+        for item in snapshot.get("action_items") or []:
+            if not item.get("title"):
+                continue
+            found = seen.setdefault(
+                (report_id, item["title"]), {"original_due": None, "closed_at": None}
+            )
+            if found["original_due"] is None and item.get("due"):
+                found["original_due"] = date.fromisoformat(str(item["due"])[:10])
+            if item.get("status") in ActionItem.CLOSED_STATUSES:
+                found["closed_at"] = found["closed_at"] or created
+            else:
+                found["closed_at"] = None
+    return seen
+
+
+def action_items(organisation, who, readable_reports, start: date, end: date) -> list[dict]:
+    today = timezone.localdate()
+    now = timezone.now()
+    items = list(ActionItem.objects.filter(report__in=readable_reports).order_by())
+    open_items = [item for item in items if item.status in ActionItem.OPEN_STATUSES]
+    overdue = [item for item in open_items if item.due and item.due < today]
+    history = item_history(organisation, who, readable_reports.values_list("pk", flat=True))
+    tracked = []
+    for item in items:
+        earlier = history.pop((item.report_id, item.title), {}).get("original_due")
+        dues = [due for due in (item.original_due, earlier) if due]
+        tracked.append({"original_due": min(dues, default=None), "closed_at": item.closed_at})
+    tracked += history.values()  # items deleted since: they still count
+
+    def decided_in_period(item) -> bool:
+        """Its first due date passed in the period, or it was closed in the period."""
+        due, closed = item["original_due"], item["closed_at"]
+        if due is None:
+            return False
+        if closed is not None and start <= timezone.localdate(closed) <= end:
+            return True
+        return start <= due <= end and due < today
+
+    due_in_period = [item for item in tracked if decided_in_period(item)]
+    in_time = [
+        item
+        for item in due_in_period
+        if item["closed_at"] and timezone.localdate(item["closed_at"]) <= item["original_due"]
+    ]
+    of_reports = "of the failure reports you may read"
+    return [
+        count(
+            "action_items_open",
+            "Action items open",
+            f"Action items open or in progress today, {of_reports}.",
+            len(open_items),
+        ),
+        count(
+            "action_items_overdue",
+            "Action items overdue",
+            f"Open action items whose due date has passed, today, {of_reports}.",
+            len(overdue),
+        ),
+        durations(
+            "action_items_open_age",
+            "Open action items: age",
+            f"How long the open action items have existed, today, {of_reports}.",
+            [(now - item.created).total_seconds() for item in open_items],
+        ),
+        share(
+            "action_items_closed_by_due_date",
+            "Action items closed by their due date",
+            "Numerator: those closed (done or won't do) on or before the first due date "
+            "they were given. Denominator: action items with a due date that were closed in "
+            "the period or whose first due date passed in it, deleted ones included (a due "
+            f"date moved later or an item removed does not improve it), {of_reports}.",
+            len(in_time),
+            len(due_in_period),
         ),
     ]
 

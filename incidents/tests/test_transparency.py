@@ -191,3 +191,58 @@ def test_the_page_shows_charts_with_titles_and_the_same_figures_as_tables(client
     assert "anonymous visitors" in html
     assert client.get("/organisations/acme/transparency/?days=7").status_code == 400
     assert b"/organisations/acme/transparency/" in client.get("/organisations/acme/").content
+
+
+def items_report(organisation, slug, items):
+    return report(organisation, slug, action_items=items)
+
+
+def rewrite_items(document, items):
+    document.refresh_from_db()
+    document, _changed = services.document_update(
+        document=document, data={"action_items": items}, actor=OPERATOR, if_match=ANY
+    )
+    return document
+
+
+def closed_by_due_date(api):
+    found = figure(api.get(URL).json(), "action_items_closed_by_due_date")
+    return found["numerator"], found["denominator"]
+
+
+def test_closed_by_due_date_cannot_be_improved_by_moving_or_deleting(api, acme):
+    today = timezone.localdate()
+    past, future = (today - timedelta(days=3)).isoformat(), (today + timedelta(days=9)).isoformat()
+    in_time = [{"title": f"in time {n}", "due": future} for n in range(4)]
+    document = items_report(acme, "r", [*in_time, {"title": "late", "due": past},
+                                        {"title": "gone", "due": past}])  # fmt: skip
+    assert closed_by_due_date(api) == (0, 2)  # two due dates passed, nothing closed
+    ids = {item.title: item.pk for item in document.action_items.all()}
+    closed = [{"id": ids[i["title"]], **i, "status": "done"} for i in in_time]
+    # "late" gets a later due date, then is closed; "gone" is deleted.
+    document = rewrite_items(
+        document, [*closed, {"id": ids["late"], "title": "late", "due": future, "status": "done"}]
+    )
+    assert closed_by_due_date(api) == (4, 6)
+    # A write that re-creates the items (no ids) cannot reset the first due date either.
+    rewrite_items(document, [{**i, "status": "done"} for i in in_time] + [
+        {"title": "late", "due": future, "status": "done"}
+    ])  # fmt: skip
+    assert closed_by_due_date(api) == (4, 6)
+
+
+def test_open_and_overdue_action_items(api, acme):
+    today = timezone.localdate()
+    items_report(
+        acme,
+        "r",
+        [
+            {"title": "a", "due": (today - timedelta(days=1)).isoformat()},
+            {"title": "b", "due": (today + timedelta(days=1)).isoformat(), "status": "in_progress"},
+            {"title": "c", "status": "done"},
+        ],
+    )
+    data = api.get(URL).json()
+    assert figure(data, "action_items_open")["value"] == 2
+    assert figure(data, "action_items_overdue")["value"] == 1
+    assert figure(data, "action_items_open_age")["note"] == transparency.NOT_ENOUGH
