@@ -226,3 +226,11 @@ def test_an_action_items_status_change_is_described(schema):
     item = schema["components"]["schemas"]["ActionItem"]["properties"]
     assert {"id", "created", "closed_at", "original_due"} <= set(item)
     assert all(item[name].get("readOnly") for name in ("created", "closed_at", "original_due"))
+
+
+def test_transparency_is_described(schema):
+    figures = operation(schema, "/api/v1/organisations/{organisation}/transparency/", "get")
+    assert {"organisation", "days", "from", "to"} <= {p["name"] for p in figures["parameters"]}
+    days = next(p for p in figures["parameters"] if p["name"] == "days")
+    assert sorted(days["schema"]["enum"]) == [90, 365]
+    assert {"200", "400", "404"} <= set(figures["responses"])

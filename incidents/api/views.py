@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opsknowledge.api.documents import DocumentViewSet
+from opsknowledge.api.schema import ErrorSerializer
 from opsknowledge.models import Organisation
 from opsknowledge.revisions import etag, parse_if_match
 from opsknowledge.services import Actor
@@ -48,31 +49,6 @@ class FailureReportViewSet(DocumentViewSet):
         visible = Runbook.objects.visible_to(self.access).filter(pk__in=ids)
         return {"visible_runbook_ids": set(visible.values_list("pk", flat=True)) if ids else set()}
 
-
-class TransparencyView(APIView):
-    """GET /api/v1/organisations/{organisation}/transparency/: the organisation's figures,
-    computed from what the caller may read (incidents.transparency)."""
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("organisation", str, OpenApiParameter.PATH),
-            OpenApiParameter("days", int, enum=list(transparency.PERIOD_DAYS),
-                             description="the period ending today (default 365)"),
-            OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with to)"),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (with from)"),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )  # fmt: skip
-    def get(self, request, organisation):
-        found = Organisation.objects.filter(slug=organisation).first()
-        if found is None:
-            raise Http404(f"No organisation '{organisation}'.")
-        try:
-            start, end = transparency.read_period(request.query_params)
-        except transparency.PeriodError as error:
-            raise ValidationError({error.field: [str(error)]}) from None
-        return Response(transparency.figures(found, Access.of(request), start, end))
-
     @extend_schema(
         request=inline_serializer(
             "ActionItemStatus", {"status": serializers.ChoiceField(ActionItem.Status.choices)}
@@ -107,3 +83,28 @@ class TransparencyView(APIView):
             if_match=parse_if_match(request.headers.get("If-Match")),
         )
         return Response(ActionItemSerializer(item).data, headers={"ETag": etag(report.revision)})
+
+
+class TransparencyView(APIView):
+    """GET /api/v1/organisations/{organisation}/transparency/: the organisation's figures,
+    computed from what the caller may read (incidents.transparency)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("organisation", str, OpenApiParameter.PATH),
+            OpenApiParameter("days", int, enum=list(transparency.PERIOD_DAYS),
+                             description="the period ending today (default 365)"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with to)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="last day (with from)"),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
+    )  # fmt: skip
+    def get(self, request, organisation):
+        found = Organisation.objects.filter(slug=organisation).first()
+        if found is None:
+            raise Http404(f"No organisation '{organisation}'.")
+        try:
+            start, end = transparency.read_period(request.query_params)
+        except transparency.PeriodError as error:
+            raise ValidationError({error.field: [str(error)]}) from None
+        return Response(transparency.figures(found, Access.of(request), start, end))
