@@ -654,3 +654,32 @@ class StatusPageImporter:
         if self.corrections:
             notes.append(f"{len(self.corrections)} incident(s) with corrected times")
         return {"notes": notes}
+
+
+def read_uploaded(data, *, fmt: str = "auto", source: str | None = None, name: str = "upload"):
+    """(name, SourceIncident | ImportFailure) of one uploaded JSON document (never a URL:
+    uploads are data; only the command fetches pages)."""
+    try:
+        incidents = read_incidents(data, fmt=fmt, source=source)
+    except ImportFailure as failure:
+        return [(name, failure)]
+    return [(f"{i.source}/{i.incident_id}", i) for i in incidents]
+
+
+def read_tree(root: Path, *, fmt: str = "auto", source: str | None = None):
+    """The incidents of every JSON file under `root` (an unpacked upload), by file."""
+    found = []
+    for path in sorted(root.rglob("*.json")):
+        if path.is_symlink() or any(part.startswith(".") for part in path.parts[-1:]):
+            continue
+        name = str(path.relative_to(root))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            found.append((name, ImportFailure(f"not a JSON file: {error}")))
+            continue
+        read = read_uploaded(data, fmt=fmt, source=source, name=name)
+        if len(read) == 1 and not isinstance(read[0][1], ImportFailure):
+            read = [(name, read[0][1])]
+        found += read
+    return found
