@@ -476,3 +476,50 @@ def test_an_scs_file_needs_a_source_name(tmp_path):
     (tmp_path / "scs.json").write_text(json.dumps({"components": [], "incidents": []}))
     with pytest.raises(CommandError, match="--source NAME is required"):
         run(tmp_path / "scs.json", "--format", "scs")
+
+
+@pytest.fixture
+def statuspage_server():
+    """A Statuspage page serving 5 incidents, 2 per page, with a `pagination` object."""
+    incidents = []
+    for n in range(5):
+        incident = statuspage_incident()["incident"]
+        incidents.append({**incident, "id": f"inc{n}", "name": f"Incident {n}"})
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            url = urlsplit(self.path)
+            requests.append(self.path)
+            page = int(parse_qs(url.query).get("page", ["1"])[0])
+            body = {
+                "page": {"id": "pagedpage"},
+                "incidents": incidents[(page - 1) * 2 : page * 2],
+                "pagination": {"page": page, "per_page": 2, "total": 5, "has_more": page < 3},
+            }
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(json.dumps(body).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield requests, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_live_statuspage_is_read_page_by_page(statuspage_server):
+    requests, url = statuspage_server
+    OrganisationFactory(slug="github")
+    out = run(url)
+    assert "5 files: 5 created" in out
+    assert requests == [
+        "/api/v2/incidents.json",
+        "/api/v2/incidents.json?page=2&per_page=2",
+        "/api/v2/incidents.json?page=3&per_page=2",
+    ]
+    assert set(StatusPageIncident.objects.values_list("source", flat=True)) == {"pagedpage"}
