@@ -683,3 +683,29 @@ def read_tree(root: Path, *, fmt: str = "auto", source: str | None = None):
             read = [(name, read[0][1])]
         found += read
     return found
+
+
+@transaction.atomic
+def apply_pending_updates(*, record: StatusPageIncident, actor, if_match):
+    """Append the upstream updates waiting on `record` to its report's timeline (in time
+    order), as `actor`, through document_update like any write; then nothing is pending.
+    Returns (report, changed)."""
+    from opsknowledge import services
+
+    report = FailureReport.objects.select_related("organisation").get(pk=record.report_id)
+    rows = [
+        {"at": iso(entry.at), "at_text": entry.at_text, "text": entry.text}
+        for entry in report.timeline.all()
+    ]
+    rows += record.pending_updates
+    timed = sorted((row for row in rows if row["at"]), key=lambda row: parse_time(row["at"]))
+    report, changed = services.document_update(
+        document=report,
+        data={"timeline": timed + [row for row in rows if not row["at"]]},
+        actor=actor,
+        if_match=if_match,
+        message=f"Applied {len(record.pending_updates)} update(s) from status page {record.source}",
+    )
+    record.pending_updates = []
+    record.save(update_fields=["pending_updates", "last_imported"])
+    return report, changed

@@ -18,6 +18,11 @@ urlpatterns = [
         name="transparency-page",
     ),
     path(
+        "incidents/<slug:organisation>/<slug:slug>/status-page/<int:record_id>/apply/",
+        views.apply_status_page_updates,
+        name="incident-apply-status-page",
+    ),
+    path(
         "incidents/<slug:organisation>/<slug:slug>/action-items/<int:item_id>/status/",
         views.action_item_status,
         name="incident-action-item-status",

@@ -19,9 +19,9 @@ from opsknowledge.services import Actor
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
 
-from . import services, transparency
+from . import services, statuspage, transparency
 from .filtersets import FailureReportFilterSet
-from .models import ActionItem, FailureReport
+from .models import ActionItem, FailureReport, StatusPageIncident
 
 
 class IncidentListView(DocumentListView):
@@ -61,8 +61,17 @@ class IncidentPageView(DocumentPageView):
             }
             for item in document.action_items.all()
         ]
+        can_write = access.can_write(document.organisation_id)
+        # Upstream news held back because the report was edited since it was imported
+        # (incidents.statuspage): writers see it and may apply it.
+        pending = (
+            [r for r in document.status_page_incidents.all() if r.pending_updates]
+            if can_write
+            else []
+        )
         return {
-            "can_write": access.can_write(document.organisation_id),
+            "can_write": can_write,
+            "pending_sources": pending,
             "action_statuses": ActionItem.Status.choices,
             "timeline": list(document.timeline.all()),
             "action_items": items,
@@ -189,3 +198,31 @@ def action_item_status(request, organisation, slug, item_id):
             f"(revision {report.revision}).",
         )
     return back
+
+
+@require_POST
+def apply_status_page_updates(request, organisation, slug, record_id):
+    """The report page's "apply" of upstream status-page updates waiting on its source
+    record, with the page's revision as If-Match (a stale page changes nothing)."""
+    report = FailureReport.objects.select_related("organisation").get_visible_or_404(
+        request, organisation__slug=organisation, slug=slug
+    )
+    if not Access.of(request).can_write(report.organisation_id):
+        raise PermissionDenied("You need the editor or admin role to apply updates.")
+    record = get_object_or_404(StatusPageIncident, pk=record_id, report=report)
+    revision = request.POST.get("revision", "")
+    if not REVISION_NUMBER.fullmatch(revision):
+        return HttpResponseBadRequest("The form lacks the revision it was shown at.")
+    try:
+        report, _changed = statuspage.apply_pending_updates(
+            record=record, actor=Actor.of_request(request), if_match={int(revision)}
+        )
+    except PreconditionFailed as error:
+        messages.error(
+            request,
+            f"The report changed since you opened it (it is now at revision "
+            f"{error.current_revision}); nothing was applied.",
+        )
+        return HttpResponseRedirect(report.get_absolute_url())
+    messages.success(request, f"Status-page updates applied (revision {report.revision}).")
+    return HttpResponseRedirect(report.get_absolute_url())

@@ -233,7 +233,8 @@ def test_maintenance_is_skipped_with_its_reason(tmp_path):
     assert not StatusPageIncident.objects.exists()
 
 
-def test_an_edited_report_keeps_upstream_news_pending(tmp_path):
+def edited_with_news(tmp_path):
+    """An imported report an editor has since edited, and a re-import bringing news."""
     organisation = OrganisationFactory(slug="github")
     path = tmp_path / "one.json"
     data = statuspage_incident()
@@ -258,6 +259,32 @@ def test_an_edited_report_keeps_upstream_news_pending(tmp_path):
     record = StatusPageIncident.objects.get()
     assert [row["text"] for row in record.pending_updates] == ["**Postmortem**: Review to follow."]
     assert "0 updated, 1 unchanged" in run(path)  # nothing new since
+    return editor, path
+
+
+def test_an_edited_report_keeps_upstream_news_pending(tmp_path):
+    edited_with_news(tmp_path)
+
+
+def test_pending_updates_are_shown_to_writers_and_applied_on_request(client, tmp_path):
+    editor, path = edited_with_news(tmp_path)
+    report = FailureReport.objects.get(slug="examplepage-abc123")
+    page = "/incidents/github/examplepage-abc123/"
+    assert "Review to follow." not in client.get(page).content.decode()  # anonymous
+    client.force_login(editor)
+    shown = client.get(page).content.decode()
+    assert "Updates from status page examplepage" in shown and "Review to follow." in shown
+    record = StatusPageIncident.objects.get()
+    apply = f"{page}status-page/{record.pk}/apply/"
+    stale = client.post(apply, {"revision": report.revision - 1})
+    assert stale.status_code == 302 and FailureReport.objects.get().timeline.count() == 4
+    assert client.post(apply, {"revision": report.revision}).status_code == 302
+    report.refresh_from_db()
+    assert [text for _, text in rows_of(report)][-1] == "**Postmortem**: Review to follow."
+    assert report.root_cause == "A full disk."  # the edit stays
+    record.refresh_from_db()
+    assert record.pending_updates == []
+    assert "0 updated, 1 unchanged" in run(path)
 
 
 def test_new_upstream_updates_become_a_new_revision(tmp_path):
