@@ -129,7 +129,7 @@ def figures(organisation, who, start: date, end: date) -> dict:
             *runbook_freshness(organisation, who),
             reuse(organisation, who),
         ],
-        "incidents_per_month": per_month(records),
+        "incidents_per_month": per_month(records, start, end),
         "time_to_resolve_distribution": resolve_distribution(records),
     }
 
@@ -387,14 +387,17 @@ def reuse(organisation, who) -> dict:
     )
 
 
-def per_month(records) -> list[dict]:
+def per_month(records, start: date, end: date) -> list[dict]:
+    """Every month of the period, those without incidents included (a gap is a figure)."""
     months: dict[str, Counter] = defaultdict(Counter)
     for record in records:
         months[record.started_at.strftime("%Y-%m")][record.severity] += 1
-    return [
-        {"month": month, **{sev: months[month][sev] for sev in Severity.values}}
-        for month in sorted(months)
-    ]
+    found, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        key = f"{year:04d}-{month:02d}"
+        found.append({"month": key, **{sev: months[key][sev] for sev in Severity.values}})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
 
 
 def resolve_distribution(records) -> list[dict]:

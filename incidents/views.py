@@ -148,6 +148,8 @@ class TransparencyPageView(TemplateView):
         context.update(
             figures=figures,
             month_chart=month_bars(figures["incidents_per_month"]),
+            has_incidents=any(b["incidents"] for b in figures["time_to_resolve_distribution"])
+            or any(any(m[s] for s in SEVERITY_COLOURS) for m in figures["incidents_per_month"]),
             resolve_chart=bucket_bars(figures["time_to_resolve_distribution"]),
             periods=transparency.PERIOD_DAYS,
         )
