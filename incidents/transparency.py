@@ -57,6 +57,7 @@ def share(key, label, definition, numerator: int, denominator: int) -> dict:
         "numerator": numerator,
         "denominator": denominator,
         "value": round(numerator / denominator, 4) if enough else None,
+        "insufficient_data": not enough,
         "note": "" if enough else NOT_ENOUGH,
     }
 
@@ -68,14 +69,23 @@ def durations(key, label, definition, seconds: list[float]) -> dict:
         "label": label,
         "definition": definition,
         "cases": len(seconds),
+        "value": round(median(seconds)) if enough else None,  # the median, as API.md's value
         "median_seconds": round(median(seconds)) if enough else None,
         "p90_seconds": round(p90(seconds)) if enough else None,
+        "insufficient_data": not enough,
         "note": "" if enough else NOT_ENOUGH,
     }
 
 
 def count(key, label, definition, value: int) -> dict:
-    return {"key": key, "label": label, "definition": definition, "value": value, "note": ""}
+    return {
+        "key": key,
+        "label": label,
+        "definition": definition,
+        "value": value,
+        "insufficient_data": False,
+        "note": "",
+    }
 
 
 def audience(organisation, who) -> str:

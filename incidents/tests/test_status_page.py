@@ -550,3 +550,22 @@ def test_a_live_statuspage_is_read_page_by_page(statuspage_server):
         "/api/v2/incidents.json?page=3&per_page=2",
     ]
     assert set(StatusPageIncident.objects.values_list("source", flat=True)) == {"pagedpage"}
+
+
+def test_a_postmortem_the_page_published_is_imported_and_counts(tmp_path, api):
+    OrganisationFactory(slug="github")
+    resolved = datetime.now(UTC) - timedelta(days=10)
+    data = statuspage_incident(
+        started_at=statuspage.iso(resolved - timedelta(hours=1)),
+        resolved_at=statuspage.iso(resolved),
+        postmortem_body="<p>The <strong>root cause</strong> was a full disk.</p>",
+        postmortem_published_at=statuspage.iso(resolved + timedelta(days=2)),
+    )
+    data["incident"]["incident_updates"] = []
+    (tmp_path / "pm.json").write_text(json.dumps(data))
+    run(tmp_path / "pm.json")
+    report = FailureReport.objects.get(slug="examplepage-abc123")
+    assert "The **root cause** was a full disk." in report.body and report.status == "draft"
+    figures = api.get("/api/v1/organisations/github/transparency/?days=90").json()["figures"]
+    coverage = {f["key"]: f for f in figures}["postmortem_coverage_5d"]
+    assert (coverage["numerator"], coverage["denominator"]) == (1, 1)

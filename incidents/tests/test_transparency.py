@@ -84,7 +84,7 @@ def test_fewer_than_five_cases_say_not_enough_data(api, acme):
     data = api.get(URL).json()
     coverage = figure(data, "postmortem_coverage_5d")
     assert coverage["denominator"] == 4 and coverage["value"] is None
-    assert coverage["note"] == transparency.NOT_ENOUGH
+    assert coverage["note"] == transparency.NOT_ENOUGH and coverage["insufficient_data"]
     resolve = figure(data, "incident_time_to_resolve")
     assert resolve["cases"] == 4 and resolve["median_seconds"] is None
     incident(acme, 4)

@@ -40,6 +40,13 @@ def test_one_incident_and_a_list_as_json(uploader):
     assert StatusPageIncident.objects.count() == 2
 
 
+def test_a_json_body_is_a_status_page_export_without_kind(uploader):
+    response = uploader.post(
+        "/api/v1/import/", json.dumps(statuspage_incident()), content_type="application/json"
+    )
+    assert (response.json()["kind"], response.json()["created"]) == ("status-page", 1)
+
+
 def test_an_scs_bundle_needs_its_source(uploader):
     bundle = {
         "components": [],

@@ -134,7 +134,10 @@ class ImportView(APIView):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.IMPORT_MAX_BYTES + 64 * 1024:
             raise TooLarge(f"The archive exceeds {settings.IMPORT_MAX_BYTES} bytes.")
-        options = ImportOptions(data={**request.query_params.dict(), **self._form_fields(request)})
+        given = {**request.query_params.dict(), **self._form_fields(request)}
+        if request.content_type.split(";")[0].strip() == "application/json":
+            given.setdefault("kind", "status-page")  # JSON is a status-page export (API.md)
+        options = ImportOptions(data=given)
         options.is_valid(raise_exception=True)
         options = dict(options.validated_data)
         access = Access.of(request)
