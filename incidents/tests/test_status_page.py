@@ -569,3 +569,25 @@ def test_a_postmortem_the_page_published_is_imported_and_counts(tmp_path, api):
     figures = api.get("/api/v1/organisations/github/transparency/?days=90").json()["figures"]
     coverage = {f["key"]: f for f in figures}["postmortem_coverage_5d"]
     assert (coverage["numerator"], coverage["denominator"]) == (1, 1)
+
+
+def test_component_map_and_dry_run(tmp_path):
+    OrganisationFactory(slug="github")
+    ComponentFactory(slug="git", name="Git")
+    data = statuspage_incident()
+    data["incident"]["components"] = [
+        {"id": "a", "name": "Git Operations"},
+        {"id": "b", "name": "Object Storage"},
+        {"id": "c", "name": "Webhooks"},
+    ]
+    (tmp_path / "one.json").write_text(json.dumps(data))
+    (tmp_path / "map.yaml").write_text("git operations: git\nOBJECT STORAGE: ignore\n")
+    out = run(tmp_path / "one.json", "--component-map", str(tmp_path / "map.yaml"), "--dry-run")
+    assert out.startswith("note: components not in the catalogue") and "Webhooks (1)" in out
+    assert "Dry run, nothing written: 1 files: 1 created" in out
+    assert not StatusPageIncident.objects.exists() and not FailureReport.objects.exists()
+    run(tmp_path / "one.json", "--component-map", str(tmp_path / "map.yaml"))
+    report = FailureReport.objects.get()
+    assert list(report.components.values_list("slug", flat=True)) == ["git"]
+    assert StatusPageIncident.objects.get().unmatched_components == ["Webhooks"]
+    assert "Webhooks" in report.body
