@@ -1,8 +1,10 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from opsknowledge import references
-from opsknowledge.models.documents import Document, Status
+from opsknowledge.models.documents import Document, Status, Visibility
+from opsknowledge.visibility import VisibleQuerySet
 
 from . import checks
 
@@ -128,19 +130,22 @@ class FailureReport(Document):
     # -- related content (timeline, action items, runbook links) -------------------------
 
     @classmethod
-    def normalise_related_content(cls, name, value, *, reader=None):
+    def normalise_related_content(cls, name, value, *, reader=None, document=None):
         if name == "timeline":
             return _rows(value, TimelineEntry, required=("text",), optional=("at", "at_text"))
         if name == "action_items":
-            return _rows(
+            rows = _rows(
                 value,
                 ActionItem,
                 required=("title",),
                 optional=("status", "owner", "due", "url"),
+                identified=True,
             )
+            _check_item_ids(rows, document)
+            return rows
         if name == "runbooks":
             return _runbook_links(value, reader)
-        return super().normalise_related_content(name, value, reader=reader)
+        return super().normalise_related_content(name, value, reader=reader, document=document)
 
     def get_related_content(self, name):
         if name == "timeline":
@@ -175,11 +180,7 @@ class FailureReport(Document):
                 TimelineEntry(report=self, position=n, **entry) for n, entry in enumerate(value)
             )
         elif name == "action_items":
-            if not created:
-                ActionItem.objects.filter(report=self).delete()
-            ActionItem.objects.bulk_create(
-                ActionItem(report=self, position=n, **item) for n, item in enumerate(value)
-            )
+            ActionItem.write_list(self, value, created=created)
         elif name == "runbooks":
             if not created:
                 RunbookLink.objects.filter(report=self).delete()
@@ -239,9 +240,18 @@ class FailureReport(Document):
         return {"warnings": self.compute_warnings()}
 
 
-def _rows(value, model, *, required, optional) -> list[dict]:
+class IdentifiedRow(dict):
+    """A row's content (a plain dict: what snapshots, revisions and diffs compare) and,
+    apart from it, `row_id`: the stored row it updates (None: a new one). The id is no
+    content: a list written again without ids, equal to the current one, changes nothing."""
+
+    row_id = None
+
+
+def _rows(value, model, *, required, optional, identified=False) -> list[dict]:
     """A list of rows (timeline entries, action items) as `model`'s fields store them; each
-    row's errors are keyed "<index>.<field>"."""
+    row's errors are keyed "<index>.<field>". `identified`: rows may name the stored row
+    they update by `id` (IdentifiedRow)."""
     if value is None:
         return []
     if isinstance(value, str) or not isinstance(value, list | tuple):
@@ -251,7 +261,16 @@ def _rows(value, model, *, required, optional) -> list[dict]:
         if not isinstance(row, dict):
             errors[str(index)] = ["Give an object."]
             continue
-        clean = {}
+        clean = IdentifiedRow() if identified else {}
+        if identified and row.get("id") is not None:
+            row_id = row["id"]
+            if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 1:
+                errors[f"{index}.id"] = [
+                    "Give the id of one of the report's action items (a positive integer), "
+                    "or leave it out for a new item."
+                ]
+            else:
+                clean.row_id = row_id
         for name in required + optional:
             field = model._meta.get_field(name)
             raw = row.get(name)
@@ -273,6 +292,30 @@ def _rows(value, model, *, required, optional) -> list[dict]:
     if errors:
         raise ValidationError(errors)
     return rows
+
+
+def _check_item_ids(rows, document):
+    """Each id names one of this report's action items, at most once (a new report has
+    none). One query, and only when ids are given."""
+    given = [(index, row.row_id) for index, row in enumerate(rows) if row.row_id is not None]
+    if not given:
+        return
+    known = (
+        set(ActionItem.objects.filter(report=document).values_list("pk", flat=True))
+        if document is not None and document.pk
+        else set()
+    )
+    errors, seen = {}, set()
+    for index, row_id in given:
+        if row_id not in known:
+            errors[f"{index}.id"] = [
+                f"This report has no action item {row_id}; leave id out for a new item."
+            ]
+        elif row_id in seen:
+            errors[f"{index}.id"] = [f"Action item {row_id} is listed twice."]
+        seen.add(row_id)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _runbook_links(value, reader) -> list[dict]:
@@ -336,6 +379,11 @@ class ActionItem(models.Model):
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
 
+    CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
+    # What a write sets; the rest (id, created, closed_at, original_due) is tracking the
+    # write service keeps and no writer sets.
+    CONTENT = ("title", "status", "owner", "due", "url")
+
     report = models.ForeignKey(FailureReport, on_delete=models.CASCADE, related_name="action_items")
     position = models.PositiveIntegerField()
     title = models.CharField(max_length=500)
@@ -343,12 +391,67 @@ class ActionItem(models.Model):
     owner = models.CharField(max_length=200, blank=True)
     due = models.DateField(null=True, blank=True)
     url = models.URLField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    # When the item became done or won't do; cleared when it is reopened.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The first due date ever set: how late follow-up is, whatever the due date became.
+    original_due = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["report", "position"]
 
     def __str__(self):
         return self.title
+
+    def track(self, status, due, now):
+        """Set the tracking fields for a change to `status` and `due` (before assigning them)."""
+        if status in self.CLOSED_STATUSES:
+            if self.closed_at is None or self.status not in self.CLOSED_STATUSES:
+                self.closed_at = now
+        else:
+            self.closed_at = None
+        if self.original_due is None:
+            self.original_due = due
+
+    @classmethod
+    def write_list(cls, report, rows, *, created: bool):
+        """Store `rows` (IdentifiedRows) as the report's action items, in their order: rows
+        with an id update that item (keeping its created, closed_at and original_due), rows
+        without one are new, items left out are removed. Without any id (importers, a
+        replacing PUT) it stays one DELETE and one INSERT."""
+        now = timezone.now()
+        ids = {row.row_id for row in rows if getattr(row, "row_id", None)}
+        existing = {}
+        if ids:
+            existing = {item.pk: item for item in cls.objects.filter(report=report)}
+        if not created and (not ids or set(existing) - ids):  # some items are left out
+            cls.objects.filter(report=report).exclude(pk__in=ids).delete()
+        updated, new = [], []
+        for position, row in enumerate(rows):
+            item = existing.get(getattr(row, "row_id", None))
+            if item is None:
+                item = cls(report=report, created=now)
+                new.append(item)
+            else:
+                updated.append(item)
+            item.track(row.get("status") or cls.Status.OPEN, row.get("due"), now)
+            item.position = position
+            for name, value in row.items():
+                setattr(item, name, value)
+        if updated:
+            cls.objects.bulk_update(
+                updated, ["position", *cls.CONTENT, "closed_at", "original_due"]
+            )
+        cls.objects.bulk_create(new)
+        # The rest of the write (warnings, the snapshot, the response) reads the items just
+        # written, as a prefetch would have left them, instead of reading them back.
+        written = report.action_items.all()
+        written._result_cache = sorted(updated + new, key=lambda item: item.position)
+        written._prefetch_done = True
+        report._prefetched_objects_cache = {
+            **getattr(report, "_prefetched_objects_cache", {}),
+            "action_items": written,
+        }
 
 
 class RunbookLink(models.Model):
@@ -375,3 +478,68 @@ class RunbookLink(models.Model):
 
     def __str__(self):
         return f"{self.report} {self.relation} {self.runbook}"
+
+
+class StatusPageIncident(models.Model):
+    """An incident as a status page published it: facts the provider already made public,
+    kept apart from the failure report the import drafts from it. Transparency coverage
+    counts these, so changing, archiving or deleting the report never hides the incident.
+    One row per (organisation, source, incident id): overlapping imports cannot duplicate."""
+
+    # The visibility fields visible_to() reads; a source has no draft state.
+    VISIBILITY_PUBLIC = Visibility.PUBLIC
+    VISIBILITY_COMMUNITY = Visibility.COMMUNITY
+    READABLE_STATUSES = None
+
+    organisation = models.ForeignKey(
+        "opsknowledge.Organisation", on_delete=models.PROTECT, related_name="status_page_incidents"
+    )
+    # The page's identity (Statuspage page id, or the name given for an SCS page), not the
+    # spelling of its URL or path.
+    source = models.CharField(max_length=100)
+    incident_id = models.CharField(max_length=100)
+    # Who may read the source record (a public status page: anyone).
+    visibility = models.CharField(
+        max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    title = models.CharField(max_length=300)
+    impact = models.CharField(max_length=32, help_text="as the page published it")
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_update_at = models.DateTimeField(null=True, blank=True)
+    link = models.URLField(max_length=500, blank=True)
+    unmatched_components = models.JSONField(default=list, blank=True)
+    # A postmortem the page itself published (Statuspage postmortem_body).
+    postmortem_published_at = models.DateTimeField(null=True, blank=True)
+    report = models.ForeignKey(
+        FailureReport,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="status_page_incidents",
+    )
+    # The report's revision the import last wrote: a later one is someone else's edit.
+    imported_revision = models.PositiveIntegerField(null=True, blank=True)
+    # Upstream timeline rows not written into a report edited since (shown, never applied
+    # by the import).
+    pending_updates = models.JSONField(default=list, blank=True)
+    first_imported = models.DateTimeField(auto_now_add=True)
+    last_imported = models.DateTimeField(auto_now=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation", "source", "started_at", "incident_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "source", "incident_id"], name="one_record_per_incident"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source}/{self.incident_id}: {self.title}"
+
+    @property
+    def major(self) -> bool:
+        return self.severity in (Severity.SEV1, Severity.SEV2)

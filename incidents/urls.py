@@ -1,3 +1,5 @@
+from django.urls import path
+
 from opsknowledge.editing import editing_urls
 from opsknowledge.pages import document_page_urls
 
@@ -12,5 +14,20 @@ urlpatterns = [
         FailureReport,
         page_view=views.IncidentPageView,
         list_view=views.IncidentListView.as_view(),
+    ),
+    path(
+        "organisations/<slug:slug>/transparency/",
+        views.TransparencyPageView.as_view(),
+        name="transparency-page",
+    ),
+    path(
+        "incidents/<slug:organisation>/<slug:slug>/status-page/<int:record_id>/apply/",
+        views.apply_status_page_updates,
+        name="incident-apply-status-page",
+    ),
+    path(
+        "incidents/<slug:organisation>/<slug:slug>/action-items/<int:item_id>/status/",
+        views.action_item_status,
+        name="incident-action-item-status",
     ),
 ]

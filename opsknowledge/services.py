@@ -131,11 +131,12 @@ def catalogue_delete(*, entry, actor: Actor):
 # -- content rules -------------------------------------------------------------------------
 
 
-def _normalised(model, data: dict, access) -> dict:
+def _normalised(model, data: dict, access, document=None) -> dict:
     """`data` as the model stores it: values as written (slugs, ISO times, JSON lists) are
     converted, tags and the kind's own lists take their one stored spelling, and a value
     that has none is refused here, whoever wrote it. `access` is the writer's, for references
-    to other documents (None: the operator, who may refer to any)."""
+    to other documents (None: the operator, who may refer to any); `document` the one
+    written (None: a new one), whose rows the data may name by id."""
     converted, errors = {}, {}
     for name, value in data.items():
         if name in ADDRESS_FIELDS:
@@ -149,7 +150,9 @@ def _normalised(model, data: dict, access) -> dict:
             if name == "tags":
                 converted[name] = references.normalise_tags(value or [])
             elif name in model.RELATED_CONTENT:
-                converted[name] = model.normalise_related_content(name, value, reader=access)
+                converted[name] = model.normalise_related_content(
+                    name, value, reader=access, document=document
+                )
             else:
                 try:
                     field = model._meta.get_field(name)
@@ -464,7 +467,7 @@ def document_update(
     model = type(document)
     _check_address(document.organisation, document.slug, data)
     _check_markdown_size(model, document, data)
-    data = _normalised(model, data, actor.access)
+    data = _normalised(model, data, actor.access, document)
     with transaction.atomic():
         current = model.objects.select_related(*model.WRITE_SELECT_RELATED)
         if if_match == ANY:

@@ -121,9 +121,9 @@ class VisibleQuerySet(models.QuerySet):
     def visible_to(self, who):
         access = Access.of(who)
         model = self.model
-        readable = models.Q(
-            visibility__in=_open_visibilities(model, access), status__in=model.READABLE_STATUSES
-        )
+        readable = models.Q(visibility__in=_open_visibilities(model, access))
+        if model.READABLE_STATUSES is not None:  # None: records without a draft state
+            readable &= models.Q(status__in=model.READABLE_STATUSES)
         if access.organisation_ids:
             readable |= models.Q(organisation_id__in=access.organisation_ids)
         return self.filter(readable)

@@ -87,10 +87,10 @@ class Runbook(AdoptableDocument):
         )
 
     @classmethod
-    def normalise_related_content(cls, name, value, *, reader=None):
+    def normalise_related_content(cls, name, value, *, reader=None, document=None):
         if name == "alerts":
             return references.normalise_alert_names(value or [])
-        return super().normalise_related_content(name, value, reader=reader)
+        return super().normalise_related_content(name, value, reader=reader, document=document)
 
     def get_related_content(self, name):
         if name == "alerts":

@@ -220,3 +220,22 @@ def test_search_is_described(schema):
     assert {"count", "results", "facets", "suggestion", "count_exact"} <= set(results)
     facets = schema["components"]["schemas"]["Facets"]["properties"]
     assert set(facets) == {"kind", "organisation", "component", "release", "tag"}
+
+
+def test_an_action_items_status_change_is_described(schema):
+    path = "/api/v1/incidents/{organisation}/{slug}/action-items/{item_id}/"
+    change = operation(schema, path, "patch")
+    assert "If-Match" in {p["name"] for p in change["parameters"] if p["in"] == "header"}
+    assert {"200", "400", "401", "403", "404", "412", "428"} <= set(change["responses"])
+    assert set(schema["paths"][path]) - {"parameters"} == {"patch"}
+    item = schema["components"]["schemas"]["ActionItem"]["properties"]
+    assert {"id", "created", "closed_at", "original_due"} <= set(item)
+    assert all(item[name].get("readOnly") for name in ("created", "closed_at", "original_due"))
+
+
+def test_transparency_is_described(schema):
+    figures = operation(schema, "/api/v1/organisations/{organisation}/transparency/", "get")
+    assert {"organisation", "days", "from", "to"} <= {p["name"] for p in figures["parameters"]}
+    days = next(p for p in figures["parameters"] if p["name"] == "days")
+    assert sorted(days["schema"]["enum"]) == [90, 365]
+    assert {"200", "400", "404"} <= set(figures["responses"])

@@ -13,13 +13,15 @@ import json
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from incidents.models import FailureReport
+from incidents.models import FailureReport, StatusPageIncident
 from opsknowledge import services
 from opsknowledge.models import Component, Organisation, Release
 from opsknowledge.tests.factories import OrganisationFactory, UserFactory, member
@@ -836,3 +838,40 @@ def test_the_adopt_button_answers_like_the_api(world, caller):
     assert statuses == expected
     adopted = world.model.objects.filter(slug__startswith="copy-of-").count()
     assert adopted == sum(1 for key in world.keys if expected_adopt_status(caller, key) == 201)
+
+
+# -- transparency figures ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["incidents"])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_transparency_counts_the_incidents_and_reports_the_caller_reads(world, caller):
+    """One major status-page incident per failure report of "owner" (public source records)
+    and one members-only source record without a report: the coverage denominator holds the
+    records the caller may read, the numerator the published reports the caller may read
+    (drafts, reviews and a report archived without ever being published never count)."""
+    owner = Organisation.objects.get(slug="owner")
+    resolved = timezone.now() - timedelta(days=2)
+    for key in world.keys:
+        StatusPageIncident.objects.create(
+            organisation=owner, source="owner-page", incident_id=slug_of(key), title="Down",
+            impact="major", severity="sev2", started_at=resolved - timedelta(hours=1),
+            resolved_at=resolved, report=world.document(slug_of(key)),
+        )  # fmt: skip
+    StatusPageIncident.objects.create(
+        organisation=owner, source="private-page", incident_id="x", title="Down",
+        impact="critical", severity="sev1", started_at=resolved - timedelta(hours=1),
+        resolved_at=resolved, visibility="organisation",
+    )  # fmt: skip
+    member = role(caller) in OWNER_MEMBERS
+    expected = (
+        sum(1 for key in world.keys if key[1] == "published" and readable(caller, key)),
+        len(world.keys) + member,
+    )
+    response = world.client(caller).get("/api/v1/organisations/owner/transparency/?days=90")
+    assert response.status_code == 200, response.content
+    coverage = next(f for f in response.json()["figures"] if f["key"] == "postmortem_coverage_5d")
+    assert (coverage["numerator"], coverage["denominator"]) == expected
+    if caller in SESSION_CALLERS:
+        page = page_client(world, caller).get("/organisations/owner/transparency/?days=90")
+        assert f"{expected[0]} of {expected[1]}" in page.content.decode()

@@ -23,11 +23,24 @@ class TimelineEntrySerializer(serializers.Serializer):
 
 
 class ActionItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Read-only; sent back in a PUT/PATCH it names the item to update "
+        "(an item without one is new).",
+    )
     title = serializers.CharField(max_length=500)
     status = serializers.ChoiceField(choices=ActionItem.Status.choices, default="open")
     owner = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     due = serializers.DateField(required=False, allow_null=True, default=None)
     url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    created = serializers.DateTimeField(read_only=True)
+    closed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="when it became done or won't do"
+    )
+    original_due = serializers.DateField(
+        read_only=True, allow_null=True, help_text="the first due date ever set"
+    )
 
 
 @extend_schema_field(OpenApiTypes.STR)

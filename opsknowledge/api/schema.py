@@ -43,7 +43,13 @@ class ErrorSerializer(serializers.Serializer):
 
 # Errors each kind of operation can answer (API.md "Conventions" and "Documents").
 _UNSAFE_ERRORS = ("400", "401", "403", "404", "413", "415")
-_PRECONDITION_ACTIONS = {"update", "partial_update", "destroy", "update_from_upstream"}
+_PRECONDITION_ACTIONS = {
+    "update",
+    "partial_update",
+    "destroy",
+    "update_from_upstream",
+    "action_item",
+}
 _CONFLICT_ACTIONS = {"create", "adopt", "update", "update_from_upstream"}
 
 

@@ -438,11 +438,11 @@ class Document(models.Model):
             raise ValidationError(errors)
 
     @classmethod
-    def normalise_related_content(cls, name, value, *, reader=None):
+    def normalise_related_content(cls, name, value, *, reader=None, document=None):
         """`value` of the related content `name` in its one stored form, or ValidationError
         (a dict keyed by the path inside the value, e.g. {"2.at": [...]}, or a message).
         `reader` is the writer's Access for references to other documents (None: the
-        operator, who may refer to any)."""
+        operator, who may refer to any); `document` the one written (None: a new one)."""
         raise NotImplementedError(name)
 
     def get_related_content(self, name):

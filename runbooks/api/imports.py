@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from incidents import statuspage
 from incidents.importers import PostmortemFolderImporter
 from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
@@ -44,8 +45,9 @@ class ArchiveParser(parsers.BaseParser):
         return {ARCHIVE_BODY: data}
 
 
-# `incident`: a folder of Markdown postmortems (incidents.importers), not a runbook tree.
-UPLOAD_KINDS = sorted([*KINDS, "incident"])
+# `incident`: a folder of Markdown postmortems (incidents.importers), not a runbook tree;
+# `status-page`: status-page incidents as JSON (incidents.statuspage), a body or an archive.
+UPLOAD_KINDS = sorted([*KINDS, "incident", "status-page"])
 
 
 class ImportOptions(serializers.Serializer):
@@ -64,6 +66,9 @@ class ImportOptions(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False)
     # Failure reports only: publish reports with blameless-language or redaction warnings.
     acknowledge_warnings = serializers.BooleanField(default=False)
+    # Status pages only: the JSON's format, and the page's name (required for SCS).
+    format = serializers.ChoiceField(choices=["auto", "statuspage", "scs"], default="auto")
+    source = serializers.SlugField(required=False, max_length=100)
 
     def validate(self, data):
         if data.get("status") == "in_review" and data["kind"] != "incident":
@@ -92,7 +97,8 @@ def tree_root(target: Path, refused: list, *, components=True) -> tuple[Path, li
 
 class ImportView(APIView):
     permission_classes = [IsAuthenticated]
-    parser_classes = [parsers.MultiPartParser, ArchiveParser]
+    # JSON before ArchiveParser, whose application/* would take it.
+    parser_classes = [parsers.MultiPartParser, parsers.JSONParser, ArchiveParser]
 
     @extend_schema(
         parameters=[ImportOptions],
@@ -102,6 +108,7 @@ class ImportView(APIView):
             ),
             "application/gzip": OpenApiTypes.BINARY,
             "application/zip": OpenApiTypes.BINARY,
+            "application/json": OpenApiTypes.OBJECT,
         },
         responses=inline_serializer(
             "ImportSummary",
@@ -128,13 +135,18 @@ class ImportView(APIView):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > settings.IMPORT_MAX_BYTES + 64 * 1024:
             raise TooLarge(f"The archive exceeds {settings.IMPORT_MAX_BYTES} bytes.")
-        options = ImportOptions(data={**request.query_params.dict(), **self._form_fields(request)})
+        given = {**request.query_params.dict(), **self._form_fields(request)}
+        if request.content_type.split(";")[0].strip() == "application/json":
+            given.setdefault("kind", "status-page")  # JSON is a status-page export (API.md)
+        options = ImportOptions(data=given)
         options.is_valid(raise_exception=True)
         options = dict(options.validated_data)
         access = Access.of(request)
         organisation = self._organisation(request, options.pop("organisation", None), access)
         if options["create_components"] and not access.is_staff:
             raise PermissionDenied("Only staff may create components (create_components).")
+        if options["kind"] == "status-page":
+            return self._status_page(request, organisation, access, options)
         archive = self._archive(request)
         with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
             try:
@@ -171,6 +183,38 @@ class ImportView(APIView):
                 summary = run_import(importer, options)
             except ImportFailure as failure:
                 raise ValidationError({"file": [str(failure)]}) from None
+        return Response(
+            {
+                "organisation": organisation.slug,
+                "kind": options["kind"],
+                "dry_run": options["dry_run"],
+                **summary.as_dict(),
+            }
+        )
+
+    def _status_page(self, request, organisation, access, options):
+        """Status-page incidents ({"incident"}, {"incidents": [...]}, an SCS bundle, or an
+        archive of such files) as failure-report drafts, as `import_status_page` does."""
+        read = {"fmt": options["format"], "source": options.get("source")}
+        options.update(
+            organisation=organisation,
+            actor=services.Actor(access=access, via=Revision.Via.IMPORT),
+        )
+        if request.content_type.split(";")[0].strip() == "application/json":
+            importer = statuspage.StatusPageImporter(statuspage.read_uploaded(request.data, **read))
+            summary = run_import(importer, options)
+        else:
+            archive = self._archive(request)
+            with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
+                try:
+                    refused = unpack(io.BytesIO(archive), Path(root))
+                except ArchiveError as error:
+                    if error.too_large:
+                        raise TooLarge(str(error)) from None
+                    raise ValidationError({"file": [str(error)]}) from None
+                found = statuspage.read_tree(Path(root), **read)
+                importer = statuspage.StatusPageImporter(found, refused=refused)
+                summary = run_import(importer, options)
         return Response(
             {
                 "organisation": organisation.slug,
