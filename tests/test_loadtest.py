@@ -102,3 +102,35 @@ def test_a_short_run_reports_the_mix_with_expected_statuses(instance, tmp_path):
     assert set(endpoints["PATCH runbook If-Match"]["statuses"]) <= {"200"}
     assert run["errors"] == 0, json.dumps(endpoints, indent=1)
     assert report["highest_held"] == 40
+
+
+def test_the_site_mix_adds_search_and_pages_without_errors(instance, tmp_path):
+    """--mix site: searches (API and page), document pages, lists and the home page beside
+    the API's traffic, every answer as expected."""
+    base, env, manifest = instance
+    # Pages link hashed static files (DEBUG is off): the server needs the manifest.
+    assert manage("collectstatic", "--noinput", "-v0", env=env, timeout=300).returncode == 0
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = manage(
+        "loadtest",
+        "--url", base,
+        "--manifest", str(tmp_path / "manifest.json"),
+        "--mix", "site",
+        "--rate", "10",
+        "--duration", "4",
+        "--p95-ms", "60000",
+        "--timeout", "30",  # pages cost more than API reads; a loaded CI box queues them
+        "--json", str(tmp_path / "result.json"),
+        env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "result.json").read_text())["results"][0]
+    endpoints = run["endpoints"]
+    assert sum(e["weight"] for e in endpoints.values()) == pytest.approx(1.0)
+    reads = ["GET /search/?q= page", "GET /api/v1/search/?q=", "GET runbook page",
+             "GET incident page", "GET runbook list page", "GET home page"]  # fmt: skip
+    assert sum(endpoints[name]["weight"] for name in reads) == pytest.approx(0.6)
+    for name in reads:
+        assert set(endpoints[name]["statuses"]) == {"200"}, (name, endpoints[name])
+    assert run["errors"] == 0, json.dumps(endpoints, indent=1)

@@ -122,5 +122,6 @@ def test_a_token_patch_of_one_action_items_status(catalogue, token_client):
     # token, the report, its items, their ids checked; savepoint, the locked row with its
     # snapshot, the compare-and-set UPDATE, the items read under it (none left out: no
     # DELETE), one bulk UPDATE, the timeline (for the warnings; the items just written are
-    # not read back), the revision, the search index entry, release: 13.
-    assert len(sql) == 13, "\n".join(sql)
+    # not read back), the revision, the search index entry, release: 13; + the audit
+    # event, written in the same transaction (issue 18): 14.
+    assert len(sql) == 14, "\n".join(sql)

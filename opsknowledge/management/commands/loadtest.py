@@ -1,7 +1,7 @@
 """An open-loop load generator for a running instance, and the highest rate it holds.
 
     python manage.py loadtest --url http://127.0.0.1:8000 --manifest var/loadtest.json
-        [--rate 20 --duration 30] [--find-max]
+        [--rate 20 --duration 30] [--find-max] [--mix api|site]
 
 The manifest names what to request: documents, alerts, releases and writers with their
 tokens and their own documents (`benchmark --keep --manifest FILE` writes one). Requests
@@ -12,6 +12,9 @@ exact weight of each endpoint printed, is 60% list and detail reads, 30% `/r/<al
 upgrade briefings, 10% PATCH with If-Match (each virtual writer edits its own documents;
 a deliberate stale If-Match must get 412, a briefing with If-None-Match 304). Errors are
 5xx, timeouts, connection failures and any status an endpoint does not expect.
+
+`--mix site` sends what people and tools do together instead: 60% search (API and page)
+and page reads, 30% API reads, `/r/` and briefings, 10% PATCH with If-Match.
 
 `--find-max` steps the rate up (x `--factor`) from `--rate` and reports the highest rate
 held: p95 < `--p95-ms` with no error. The generator runs in this process only; its CPU
@@ -27,11 +30,12 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from django.core.management.base import BaseCommand, CommandError
 
 # (name, weight, expected statuses). The weights are exact shares of the requests sent.
-MIX = [
+API_MIX = [
     ("GET runbook list", 0.15, {200}),
     ("GET runbook list ?component=", 0.05, {200}),
     ("GET practice list", 0.05, {200}),
@@ -44,6 +48,29 @@ MIX = [
     ("PATCH runbook If-Match", 0.09, {200}),
     ("PATCH stale If-Match", 0.01, {412}),
 ]
+# What people and tools do together (issue 18): 60% search and page reads, 30% API reads,
+# `/r/` and briefings, 10% writes with If-Match.
+SITE_MIX = [
+    ("GET /search/?q= page", 0.15, {200}),
+    ("GET /api/v1/search/?q=", 0.15, {200}),
+    ("GET runbook page", 0.12, {200}),
+    ("GET incident page", 0.08, {200}),
+    ("GET runbook list page", 0.05, {200}),
+    ("GET home page", 0.05, {200}),
+    ("GET runbook list", 0.07, {200}),
+    ("GET runbook detail", 0.08, {200}),
+    ("GET /r/<alert>", 0.08, {302, 200}),
+    ("GET upgrade-path", 0.05, {200}),
+    ("GET upgrade-path If-None-Match", 0.02, {304}),
+    ("PATCH runbook If-Match", 0.09, {200}),
+    ("PATCH stale If-Match", 0.01, {412}),
+]
+MIXES = {"api": API_MIX, "site": SITE_MIX}
+# Queries of the kinds operators type: a word, two words, a phrase, an exclusion, an `or`.
+SEARCH_QUERIES = [
+    "ceph", "osd full", "pod crash looping", '"disk space"', "certificate -kubernetes",
+    "etcd or keystone", "nova compute", "upgrade", "backup restore", "node not ready",
+]  # fmt: skip
 
 
 @dataclass
@@ -76,25 +103,26 @@ class Writer:
         return None
 
 
-def schedule(rate: float, duration: float, seed: int) -> list[tuple[float, str]]:
+def schedule(rate: float, duration: float, seed: int, mix=API_MIX) -> list[tuple[float, str]]:
     """(offset in seconds, endpoint) for every request of a run: evenly spaced (a fixed
     rate), endpoints in exact proportion to their weights, shuffled."""
     total = max(int(rate * duration), 1)
     names = []
-    for name, weight, _ in MIX:
+    for name, weight, _ in mix:
         names += [name] * round(weight * total)
-    names = (names + [MIX[0][0]] * total)[:total]
+    names = (names + [mix[0][0]] * total)[:total]
     random.Random(seed).shuffle(names)
     return [(n / rate, name) for n, name in enumerate(names)]
 
 
 class Generator:
-    def __init__(self, base: str, manifest: dict, timeout: float, seed: int):
+    def __init__(self, base: str, manifest: dict, timeout: float, seed: int, mix=API_MIX):
         self.base = base.rstrip("/")
         self.manifest = manifest
         self.timeout = timeout
         self.rng = random.Random(seed)
-        self.expected = {name: statuses for name, _, statuses in MIX}
+        self.mix = mix
+        self.expected = {name: statuses for name, _, statuses in mix}
         self.writers = [
             Writer(token=w["token"], documents=list(w["documents"]))
             for w in manifest["writers"]
@@ -125,6 +153,19 @@ class Generator:
             return "GET", self.choose("incidents"), {}, None, None
         if name == "GET /r/<alert>":
             return "GET", f"/r/{self.choose('alerts')}", {}, None, None
+        if name == "GET /search/?q= page":
+            return "GET", f"/search/?q={quote(self.rng.choice(SEARCH_QUERIES))}", {}, None, None
+        if name == "GET /api/v1/search/?q=":
+            query = quote(self.rng.choice(SEARCH_QUERIES))
+            return "GET", f"/api/v1/search/?q={query}", {}, None, None
+        if name == "GET runbook page":
+            return "GET", page_of(self.choose("runbooks")), {}, None, None
+        if name == "GET incident page":
+            return "GET", page_of(self.choose("incidents")), {}, None, None
+        if name == "GET runbook list page":
+            return "GET", "/runbooks/", {}, None, None
+        if name == "GET home page":
+            return "GET", "/", {}, None, None
         briefing = f"/api/v1/upgrade-path/?from={m['upgrade'][0]}&to={m['upgrade'][1]}"
         if name == "GET upgrade-path":
             return "GET", briefing, {}, None, None
@@ -209,8 +250,8 @@ class Generator:
         ) as client:
             if not self.writers or not self.writers[0].etags:
                 await self.prepare(client)
-            outcomes = {name: Outcome() for name, _, _ in MIX}
-            plan = schedule(rate, duration, seed)
+            outcomes = {name: Outcome() for name, _, _ in self.mix}
+            plan = schedule(rate, duration, seed, self.mix)
             wall, cpu = time.perf_counter(), time.process_time()
             start = wall + 0.1
             tasks = []
@@ -223,7 +264,12 @@ class Generator:
                 tasks.append(asyncio.create_task(self.send(client, name, start + offset, outcomes)))
             await asyncio.gather(*tasks)
             elapsed, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return report(rate, duration, outcomes, elapsed, cpu)
+        return report(rate, duration, outcomes, elapsed, cpu, self.mix)
+
+
+def page_of(api_path: str) -> str:
+    """A document's web page from its API path (/api/v1/runbooks/o/s/ -> /runbooks/o/s/)."""
+    return api_path.removeprefix("/api/v1")
 
 
 def percentile(values, share):
@@ -233,10 +279,10 @@ def percentile(values, share):
     return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
 
 
-def report(rate, duration, outcomes, elapsed, cpu) -> dict:
+def report(rate, duration, outcomes, elapsed, cpu, mix=API_MIX) -> dict:
     everything = [ms for o in outcomes.values() for ms in o.latencies]
     endpoints = {}
-    for name, weight, expected in MIX:
+    for name, weight, expected in mix:
         o = outcomes[name]
         endpoints[name] = {
             "weight": weight,
@@ -284,14 +330,21 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=5, help="seconds per request")
         parser.add_argument("--seed", type=int, default=14)
         parser.add_argument("--json", help="also write the results to this file")
+        parser.add_argument(
+            "--mix",
+            choices=sorted(MIXES),
+            default="api",
+            help="api: the API's clients; site: search and pages as well (default api)",
+        )
 
     def handle(self, url, manifest, rate, duration, find_max, factor, max_rate, p95_ms, **opts):
         try:
             data = json.loads(Path(manifest).read_text())
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot read the manifest {manifest}: {error}") from None
-        generator = Generator(url, data, opts["timeout"], opts["seed"])
-        self.print_mix()
+        mix = MIXES[opts["mix"]]
+        generator = Generator(url, data, opts["timeout"], opts["seed"], mix)
+        self.print_mix(mix)
         results, best = [], None
         while True:
             result = asyncio.run(generator.run(rate, duration, opts["seed"]))
@@ -318,9 +371,9 @@ class Command(BaseCommand):
                 json.dumps({"results": results, "highest_held": best and best["rate"]}, indent=2)
             )
 
-    def print_mix(self):
+    def print_mix(self, mix):
         self.stdout.write("mix (exact share of requests, expected statuses):")
-        for name, weight, expected in MIX:
+        for name, weight, expected in mix:
             statuses = "/".join(str(s) for s in sorted(expected))
             self.stdout.write(f"  {weight * 100:5.1f}%  {name:<34} {statuses}")
 
