@@ -42,6 +42,7 @@ LAYERS = [
         2,
         (
             "opsknowledge.services",
+            "opsknowledge.members",
             "opsknowledge.search.index",
             "runbooks.services",
             "incidents.services",
@@ -57,6 +58,7 @@ LAYERS = [
             "opsknowledge.demo",
             "runbooks.importers",
             "runbooks.archives",
+            "runbooks.uploads",
             "runbooks.lint",
             "runbooks.resolver",
             "runbooks.search",

@@ -1,3 +1,4 @@
+from .accounts import PasswordChangeRequired
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, Language, License, Status, Visibility
 from .revisions import Revision
@@ -12,6 +13,7 @@ __all__ = [
     "License",
     "Membership",
     "Organisation",
+    "PasswordChangeRequired",
     "Release",
     "Revision",
     "Role",

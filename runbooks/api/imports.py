@@ -1,10 +1,6 @@
 """POST /api/v1/import/: a tar.gz or zip of Markdown files, imported exactly as
 `import_runbooks` imports a directory (same importer, same services, same summary)."""
 
-import io
-import tempfile
-from pathlib import Path
-
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,15 +10,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.importers import PostmortemFolderImporter
 from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
-from opsknowledge.importing import ImportFailure, run_import
-from opsknowledge.models import Component, License, Organisation, Revision
+from opsknowledge.importing import ImportFailure
+from opsknowledge.models import License, Organisation, Revision
 from opsknowledge.visibility import Access
 
-from ..archives import ArchiveError, unpack
-from ..importers import KINDS, RunbookTreeImporter
+from ..archives import ArchiveError
+from ..importers import KINDS
+from ..uploads import import_archive
 
 # Where ArchiveParser puts the raw body: not a name a multipart form could use.
 ARCHIVE_BODY = "\x00archive"
@@ -68,25 +64,6 @@ class ImportOptions(serializers.Serializer):
         if data.get("status") == "in_review" and data["kind"] != "incident":
             raise ValidationError({"status": ["in_review is a status of failure reports only."]})
         return data
-
-
-def tree_root(target: Path, refused: list, *, components=True) -> tuple[Path, list]:
-    """The folder an archive holds its tree in: its one top folder when it has nothing
-    else and names no component (`tar czf x.tar.gz runbooks/`), so the upload sees the
-    tree the command is given: the same file names, no component named after the
-    archive's folder, and its README is the repository's."""
-    entries = [p for p in target.iterdir() if not p.name.startswith(".")]
-    tops = {name.split("/", 1)[0] for name, _ in refused}
-    if (
-        len(entries) == 1
-        and entries[0].is_dir()
-        and tops <= {entries[0].name}
-        # An archive of one component's folder (`ceph/`) keeps it as the component.
-        and not (components and Component.objects.lookup(entries[0].name) is not None)
-    ):
-        prefix = f"{entries[0].name}/"
-        return entries[0], [(name.removeprefix(prefix), why) for name, why in refused]
-    return target, refused
 
 
 class ImportView(APIView):
@@ -135,40 +112,19 @@ class ImportView(APIView):
         if options["create_components"] and not access.is_staff:
             raise PermissionDenied("Only staff may create components (create_components).")
         archive = self._archive(request)
-        with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
-            try:
-                refused = unpack(io.BytesIO(archive), Path(root))
-            except ArchiveError as error:
-                if error.too_large:
-                    raise TooLarge(str(error)) from None
-                raise ValidationError({"file": [str(error)]}) from None
-            if options["kind"] == "incident":
-                tree, refused = tree_root(Path(root), refused, components=False)
-                importer = PostmortemFolderImporter(
-                    create_components=options["create_components"],
-                    acknowledge_warnings=options["acknowledge_warnings"],
-                    prune=options["prune"],
-                    refused=refused,
-                )
-            else:
-                tree, refused = tree_root(Path(root), refused)
-                importer = RunbookTreeImporter(
-                    kind=options["kind"],
-                    create_components=options["create_components"],
-                    prune=options["prune"],
-                    refused=refused,
-                    license_top=Path(root),
-                    source_url=options["source_url"],
-                )
-            options.update(
-                root=tree,
+        try:
+            summary = import_archive(
+                archive,
                 organisation=organisation,
                 actor=services.Actor(access=access, via=Revision.Via.IMPORT),
+                options=options,
             )
-            try:
-                summary = run_import(importer, options)
-            except ImportFailure as failure:
-                raise ValidationError({"file": [str(failure)]}) from None
+        except ArchiveError as error:
+            if error.too_large:
+                raise TooLarge(str(error)) from None
+            raise ValidationError({"file": [str(error)]}) from None
+        except ImportFailure as failure:
+            raise ValidationError({"file": [str(failure)]}) from None
         return Response(
             {
                 "organisation": organisation.slug,
