@@ -263,6 +263,8 @@ def _rows(value, model, *, required, optional, identified=False) -> list[dict]:
         clean = IdentifiedRow() if identified else {}
         if identified and row.get("id") is not None:
             row_id = row["id"]
+            if isinstance(row_id, str) and row_id.isascii() and row_id.isdigit():
+                row_id = int(row_id)  # as a form sends it
             if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 1:
                 errors[f"{index}.id"] = [
                     "Give the id of one of the report's action items (a positive integer), "
