@@ -444,15 +444,16 @@ class ActionItem(models.Model):
                 updated, ["position", *cls.CONTENT, "closed_at", "original_due"]
             )
         cls.objects.bulk_create(new)
+        cache = getattr(report, "_prefetched_objects_cache", {})
+        if not all(item.pk for item in new):  # a database that returns no ids: read back
+            cache.pop("action_items", None)
+            return
         # The rest of the write (warnings, the snapshot, the response) reads the items just
         # written, as a prefetch would have left them, instead of reading them back.
         written = report.action_items.all()
         written._result_cache = sorted(updated + new, key=lambda item: item.position)
         written._prefetch_done = True
-        report._prefetched_objects_cache = {
-            **getattr(report, "_prefetched_objects_cache", {}),
-            "action_items": written,
-        }
+        report._prefetched_objects_cache = {**cache, "action_items": written}
 
 
 class RunbookLink(models.Model):
