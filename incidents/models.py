@@ -264,6 +264,8 @@ def _rows(value, model, *, required, optional, identified=False) -> list[dict]:
         clean = IdentifiedRow() if identified else {}
         if identified and row.get("id") is not None:
             row_id = row["id"]
+            if isinstance(row_id, str) and row_id.isascii() and row_id.isdigit():
+                row_id = int(row_id)  # as a form sends it
             if isinstance(row_id, bool) or not isinstance(row_id, int) or row_id < 1:
                 errors[f"{index}.id"] = [
                     "Give the id of one of the report's action items (a positive integer), "
@@ -443,15 +445,16 @@ class ActionItem(models.Model):
                 updated, ["position", *cls.CONTENT, "closed_at", "original_due"]
             )
         cls.objects.bulk_create(new)
+        cache = getattr(report, "_prefetched_objects_cache", {})
+        if not all(item.pk for item in new):  # a database that returns no ids: read back
+            cache.pop("action_items", None)
+            return
         # The rest of the write (warnings, the snapshot, the response) reads the items just
         # written, as a prefetch would have left them, instead of reading them back.
         written = report.action_items.all()
         written._result_cache = sorted(updated + new, key=lambda item: item.position)
         written._prefetch_done = True
-        report._prefetched_objects_cache = {
-            **getattr(report, "_prefetched_objects_cache", {}),
-            "action_items": written,
-        }
+        report._prefetched_objects_cache = {**cache, "action_items": written}
 
 
 class RunbookLink(models.Model):

@@ -41,6 +41,14 @@ MAX_BRACKETS = 5000
 # (test_commonmark.test_template_ids_are_declared keeps this list complete).
 TEMPLATE_IDS = frozenset(
     {
+        "admin-add-heading",
+        "admin-create-heading",
+        "admin-import-heading",
+        "admin-members-heading",
+        "admin-new-token-heading",
+        "admin-results-heading",
+        "admin-secret-heading",
+        "admin-tokens-heading",
         "briefing-component",
         "briefing-from",
         "briefing-to",

@@ -1,8 +1,9 @@
 import time
 
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from .api.errors import database_unavailable, error_response, not_found, wants_json
@@ -127,3 +128,34 @@ def too_many_requests(request, retry_after: int):
     response = render(request, "429.html", {"retry_after": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
     return response
+
+
+# Session key: this session signed in with a one-time password (models.PasswordChangeRequired).
+PASSWORD_CHANGE_REQUIRED = "opsknowledge_password_change_required"
+
+
+def note_password_change_required(sender, request, user, **kwargs):
+    """At sign-in (user_logged_in): whether the user must first change a one-time
+    password, kept in the session so later requests need no query to know."""
+    from .models import PasswordChangeRequired
+
+    if PasswordChangeRequired.objects.filter(user=user).exists():
+        request.session[PASSWORD_CHANGE_REQUIRED] = True
+
+
+class PasswordChangeRequiredMiddleware:
+    """A session signed in with a one-time password reaches only the password change page
+    (and sign-out, static files) until the password is changed; the API refuses it (403)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.session.get(PASSWORD_CHANGE_REQUIRED):
+            allowed = (reverse("password-change"), reverse("logout"), "/static/")
+            if request.path.startswith("/api/"):
+                detail = "Change your one-time password first (/accounts/password/)."
+                return error_response(403, "permission_denied", detail)
+            if not request.path.startswith(allowed):
+                return HttpResponseRedirect(reverse("password-change"))
+        return self.get_response(request)

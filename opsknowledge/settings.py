@@ -64,6 +64,7 @@ ENVIRONMENT_VARIABLES = (
     "THROTTLE_READ_RATE",
     "THROTTLE_WRITE_RATE",
     "THROTTLE_LOGIN_RATE",
+    "SESSION_COOKIE_AGE",
 )
 
 DEBUG = env_bool("DEBUG", False)
@@ -145,6 +146,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "opsknowledge.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "opsknowledge.middleware.ThrottleMiddleware",
     "opsknowledge.middleware.BrandedNotFoundMiddleware",
@@ -232,6 +234,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# A session ends this long after sign-in (default 8 hours), however busy: it is not
+# renewed by every request (SESSION_SAVE_EVERY_REQUEST stays off).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = False
 
 # Largest request body the API accepts (a runbook's Markdown is far smaller); larger → 413.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)

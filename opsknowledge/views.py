@@ -10,7 +10,7 @@ from django.db.models import F
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
@@ -20,8 +20,16 @@ from releases.views import visible_notes
 from . import kinds, throttling
 from .addresses import address_in, client_address
 from .metrics import exposition
-from .middleware import too_many_requests
-from .models import AuditEvent, Component, Organisation, Release, Role, Status
+from .middleware import PASSWORD_CHANGE_REQUIRED, too_many_requests
+from .models import (
+    AuditEvent,
+    Component,
+    Organisation,
+    PasswordChangeRequired,
+    Release,
+    Role,
+    Status,
+)
 from .pages import with_badges
 from .search import service as search_service
 from .visibility import Access
@@ -91,6 +99,23 @@ class SignInView(auth_views.LoginView):
             throttling.record_login_success(username)
         else:
             throttling.record_login_failure(username)
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A member changes their password: this session stays signed in (Django's
+    update_session_auth_hash), every other session of theirs ends at its next request (its
+    stored password hash no longer matches). A one-time password must be changed here
+    before anything else (PasswordChangeRequiredMiddleware)."""
+
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        PasswordChangeRequired.objects.filter(user=self.request.user).delete()
+        self.request.session.pop(PASSWORD_CHANGE_REQUIRED, None)
+        messages.success(self.request, "Your password is changed; your other sessions are ended.")
         return response
 
 

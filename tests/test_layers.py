@@ -45,6 +45,7 @@ LAYERS = [
         (
             "opsknowledge.services",
             "opsknowledge.audit",
+            "opsknowledge.members",
             "opsknowledge.search.index",
             "runbooks.services",
             "incidents.services",
@@ -61,6 +62,7 @@ LAYERS = [
             "opsknowledge.demo",
             "runbooks.importers",
             "runbooks.archives",
+            "runbooks.uploads",
             "runbooks.lint",
             "runbooks.resolver",
             "runbooks.search",

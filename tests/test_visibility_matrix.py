@@ -875,3 +875,74 @@ def test_transparency_counts_the_incidents_and_reports_the_caller_reads(world, c
     if caller in SESSION_CALLERS:
         page = page_client(world, caller).get("/organisations/owner/transparency/?days=90")
         assert f"{expected[0]} of {expected[1]}" in page.content.decode()
+
+
+# -- follow-up: one action item's status, over the API and from the report page -----------
+
+
+def report_with_item(key):
+    from incidents.models import ActionItem
+
+    report = FailureReport.objects.get(organisation__slug="owner", slug=slug_of(key))
+    return report, ActionItem.objects.create(report=report, position=0, title="Follow up")
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_an_action_items_status_needs_editor_or_admin_of_the_owner(users, api, token_client,
+                                                                   caller):  # fmt: skip
+    world = World(kind="incidents", model=FailureReport, users=users, api=api,
+                  token_client=token_client)  # fmt: skip
+    client = world.client(caller)
+    statuses, expected = {}, {}
+    for key in world.keys:
+        report, item = report_with_item(key)
+        url = world.url(report.slug, f"action-items/{item.pk}/")
+        response = client.patch(url, {"status": "done"}, format="json", HTTP_IF_MATCH='"2"')
+        statuses[key], expected[key] = response.status_code, expected_write_status(caller, 200)
+    assert statuses == expected
+
+
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_the_report_pages_status_form_is_refused_like_the_api(users, api, token_client, caller):
+    world = World(kind="incidents", model=FailureReport, users=users, api=api,
+                  token_client=token_client)  # fmt: skip
+    client = Client()  # a browser's form post, not the API client's JSON
+    if caller != "anonymous":
+        client.force_login(users[caller])
+    statuses, expected = {}, {}
+    for key in world.keys:
+        report, item = report_with_item(key)
+        url = f"/incidents/owner/{report.slug}/action-items/{item.pk}/status/"
+        response = client.post(url, {"status": "done", "revision": "2"})
+        statuses[key] = response.status_code
+        if not readable(caller, key):
+            expected[key] = 404  # what the caller cannot read does not exist for them
+        else:
+            expected[key] = 302 if role(caller) in WRITERS else 403
+        if response.status_code != 302:
+            assert report.action_items.get().status == "open"
+    assert statuses == expected
+
+
+# -- organisation administration: admins of the organisation only ------------------------
+
+ADMIN_PAGES = ["", "tokens/", "import/"]
+ADMIN_FORMS = ["members/add/", "members/create/", "tokens/create/", "import/"]
+
+
+@pytest.mark.parametrize("caller", SESSION_CALLERS)
+def test_administration_pages_are_for_the_organisations_admins(users, caller):
+    client = Client()
+    if caller != "anonymous":
+        client.force_login(users[caller])
+    pages = {page: client.get(f"/organisations/owner/admin/{page}").status_code
+             for page in ADMIN_PAGES}  # fmt: skip
+    forms = {url: client.post(f"/organisations/owner/admin/{url}", {}).status_code
+             for url in ADMIN_FORMS}  # fmt: skip
+    if caller == "admin":
+        assert set(pages.values()) == {200}
+        assert set(forms.values()) == {400}  # an empty form: its errors, nothing written
+    elif caller == "anonymous":
+        assert set(pages.values()) == {302} and set(forms.values()) == {403}
+    else:
+        assert set(pages.values()) == {403} and set(forms.values()) == {403}

@@ -272,3 +272,22 @@ def test_viewers_and_outsiders_get_no_control_and_a_forged_post_is_refused(alpen
     forged = outsider.post(f"{PAGE}action-items/{item}/status/", {"status": "done"})
     assert forged.status_code in (403, 404)
     assert FailureReport.objects.get().revision == 1
+
+
+def test_the_write_service_matches_ids_as_forms_send_them(alpen, report):
+    from opsknowledge import services
+
+    alert = report["action_items"][1]
+    document = FailureReport.objects.get()
+    rows = [{"id": str(alert["id"]), "title": alert["title"], "status": "done"}]
+    document, changed = services.document_update(
+        document=document,
+        data={"action_items": rows},
+        actor=services.Actor.operator(),
+        if_match={1},
+    )
+    assert changed
+    (item,) = ActionItem.objects.all()
+    assert (
+        item.pk == alert["id"] and item.closed_at and item.original_due.isoformat() == "2024-03-31"
+    )

@@ -1,3 +1,4 @@
+from .accounts import PasswordChangeRequired
 from .audit import AuditEvent
 from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, Language, License, Status, Visibility
@@ -14,6 +15,7 @@ __all__ = [
     "License",
     "Membership",
     "Organisation",
+    "PasswordChangeRequired",
     "Release",
     "Revision",
     "Role",

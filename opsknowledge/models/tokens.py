@@ -86,6 +86,9 @@ class APIToken(models.Model):
             .select_related("user", "organisation")
             .annotate(role=models.Subquery(role))
             .filter(key_digest=digest(key), user__is_active=True)
+            # A user removed from the organisation: their token for it is dead at once,
+            # however they were removed (members.membership_remove also revokes it).
+            .filter(models.Q(organisation__isnull=True) | models.Q(role__isnull=False))
             .first()
         )
 

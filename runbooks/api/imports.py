@@ -16,15 +16,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from incidents import statuspage
-from incidents.importers import PostmortemFolderImporter
 from opsknowledge import services
 from opsknowledge.api.errors import TooLarge
 from opsknowledge.importing import ImportFailure, run_import
-from opsknowledge.models import Component, License, Organisation, Revision
+from opsknowledge.models import License, Organisation, Revision
 from opsknowledge.visibility import Access
 
 from ..archives import ArchiveError, unpack
-from ..importers import KINDS, RunbookTreeImporter
+from ..importers import KINDS
+from ..uploads import import_archive
+
+
+def import_actor(request) -> services.Actor:
+    """Revisions of imported documents say "import"; the audit log says how the caller
+    signed in, from where, with which token."""
+    return replace(services.Actor.of_request(request), via=Revision.Via.IMPORT)
+
 
 # Where ArchiveParser puts the raw body: not a name a multipart form could use.
 ARCHIVE_BODY = "\x00archive"
@@ -74,25 +81,6 @@ class ImportOptions(serializers.Serializer):
         if data.get("status") == "in_review" and data["kind"] != "incident":
             raise ValidationError({"status": ["in_review is a status of failure reports only."]})
         return data
-
-
-def tree_root(target: Path, refused: list, *, components=True) -> tuple[Path, list]:
-    """The folder an archive holds its tree in: its one top folder when it has nothing
-    else and names no component (`tar czf x.tar.gz runbooks/`), so the upload sees the
-    tree the command is given: the same file names, no component named after the
-    archive's folder, and its README is the repository's."""
-    entries = [p for p in target.iterdir() if not p.name.startswith(".")]
-    tops = {name.split("/", 1)[0] for name, _ in refused}
-    if (
-        len(entries) == 1
-        and entries[0].is_dir()
-        and tops <= {entries[0].name}
-        # An archive of one component's folder (`ceph/`) keeps it as the component.
-        and not (components and Component.objects.lookup(entries[0].name) is not None)
-    ):
-        prefix = f"{entries[0].name}/"
-        return entries[0], [(name.removeprefix(prefix), why) for name, why in refused]
-    return target, refused
 
 
 class ImportView(APIView):
@@ -148,41 +136,19 @@ class ImportView(APIView):
         if options["kind"] == "status-page":
             return self._status_page(request, organisation, access, options)
         archive = self._archive(request)
-        with tempfile.TemporaryDirectory(prefix="opsknowledge-import-") as root:
-            try:
-                refused = unpack(io.BytesIO(archive), Path(root))
-            except ArchiveError as error:
-                if error.too_large:
-                    raise TooLarge(str(error)) from None
-                raise ValidationError({"file": [str(error)]}) from None
-            if options["kind"] == "incident":
-                tree, refused = tree_root(Path(root), refused, components=False)
-                importer = PostmortemFolderImporter(
-                    create_components=options["create_components"],
-                    acknowledge_warnings=options["acknowledge_warnings"],
-                    prune=options["prune"],
-                    refused=refused,
-                )
-            else:
-                tree, refused = tree_root(Path(root), refused)
-                importer = RunbookTreeImporter(
-                    kind=options["kind"],
-                    create_components=options["create_components"],
-                    prune=options["prune"],
-                    refused=refused,
-                    license_top=Path(root),
-                    source_url=options["source_url"],
-                )
-            options.update(
-                root=tree,
+        try:
+            summary = import_archive(
+                archive,
                 organisation=organisation,
-                # Revisions say "import"; the audit log says how the caller signed in.
-                actor=replace(services.Actor.of_request(request), via=Revision.Via.IMPORT),
+                actor=import_actor(request),
+                options=options,
             )
-            try:
-                summary = run_import(importer, options)
-            except ImportFailure as failure:
-                raise ValidationError({"file": [str(failure)]}) from None
+        except ArchiveError as error:
+            if error.too_large:
+                raise TooLarge(str(error)) from None
+            raise ValidationError({"file": [str(error)]}) from None
+        except ImportFailure as failure:
+            raise ValidationError({"file": [str(failure)]}) from None
         return Response(
             {
                 "organisation": organisation.slug,
@@ -198,7 +164,7 @@ class ImportView(APIView):
         read = {"fmt": options["format"], "source": options.get("source")}
         options.update(
             organisation=organisation,
-            actor=services.Actor(access=access, via=Revision.Via.IMPORT),
+            actor=import_actor(request),
         )
         if request.content_type.split(";")[0].strip() == "application/json":
             importer = statuspage.StatusPageImporter(statuspage.read_uploaded(request.data, **read))

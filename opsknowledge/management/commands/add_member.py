@@ -1,12 +1,13 @@
 import sys
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from opsknowledge.models import Membership, Organisation, Role
+from opsknowledge import members
+from opsknowledge.exceptions import Conflict, ValidationError
+from opsknowledge.models import Organisation, Role
+from opsknowledge.services import Actor
 
 
 class Command(BaseCommand):
@@ -35,15 +36,16 @@ class Command(BaseCommand):
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})
         if created:
             user.set_unusable_password()
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
-            try:
-                validate_password(password, user)
-            except ValidationError as exc:
-                raise CommandError("Password refused: " + " ".join(exc.messages)) from None
-            user.set_password(password)
         user.save()
-        Membership.objects.update_or_create(user=user, organisation=org, defaults={"role": role})
+        try:
+            if password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+                members.user_set_password(user=user, password=password)
+            members.membership_set(organisation=org, user=user, role=role, actor=Actor.operator())
+        except ValidationError as exc:
+            raise CommandError("Password refused: " + " ".join(exc.messages)) from None
+        except Conflict as exc:
+            raise CommandError(exc.message) from None
         self.stderr.write(
             f"{'Created user' if created else 'User'} '{username}' is now {role} of '{org.slug}'."
         )

@@ -4,7 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from opsknowledge.models import APIToken, Membership
+from opsknowledge import members
+from opsknowledge.models import Membership
+from opsknowledge.services import Actor
 
 
 class Command(BaseCommand):
@@ -56,9 +58,10 @@ class Command(BaseCommand):
         if expires_days is not None and expires_days <= 0:
             raise CommandError("--expires-days must be a positive number of days.")
         expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
-        token, key = APIToken.issue(
+        token, key = members.token_create(
             user=user,
             organisation=membership.organisation if membership else None,
+            actor=Actor.operator(),
             expires_at=expires_at,
             description=description,
         )

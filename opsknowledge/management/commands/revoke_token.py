@@ -1,7 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from opsknowledge import members
 from opsknowledge.models import APIToken
 from opsknowledge.models.tokens import digest
+from opsknowledge.services import Actor
 
 
 class Command(BaseCommand):
@@ -24,8 +26,8 @@ class Command(BaseCommand):
         else:
             tokens = tokens.filter(user__username=user)
         revoked = 0
-        for token in tokens:
-            token.revoke()
+        for token in tokens.select_related("organisation"):
+            members.token_revoke(token=token, actor=Actor.operator())
             revoked += 1
         if not revoked:
             raise CommandError("No active token matches.")
