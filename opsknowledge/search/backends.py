@@ -40,6 +40,11 @@ class Backend:
     def score(self, query: Query) -> EntrySQL:
         raise NotImplementedError
 
+    def title_match(self, query: Query, *, negated=False) -> EntrySQL:
+        """SQL true when the title or alert names (weight A) have every positive group of
+        `query` (false, with `negated`): ranking's first tier."""
+        raise NotImplementedError
+
     def snippets(self, query: Query, ids: list[int]) -> dict[int, str]:
         raise NotImplementedError
 
@@ -102,6 +107,11 @@ class PostgreSQL(Backend):
                 parts.append(f"({{entry}}.vector @@ {group_sql})::int")
                 more += group_params
         return EntrySQL(" + ".join(parts), more, output_field=FloatField())
+
+    def title_match(self, query, *, negated=False):
+        sql, params = self.tsquery(query, positive_only=True)
+        condition = f"{{entry}}.title_vector @@ {sql}"
+        return EntrySQL(f"NOT ({condition})" if negated else condition, params)
 
     def snippets(self, query, ids):
         if not ids:
@@ -192,6 +202,10 @@ class SQLite(Backend):
         return EntrySQL(
             " + ".join([*parts, boost]), (*params, *boost_params), output_field=FloatField()
         )
+
+    def title_match(self, query, *, negated=False):
+        sql, params = self._in("{text_a} : " + self.expression(query, positive_only=True))
+        return EntrySQL(sql.replace(" IN ", " NOT IN ", 1) if negated else sql, params)
 
     def snippets(self, query, ids):
         if not ids:
