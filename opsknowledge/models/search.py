@@ -4,11 +4,12 @@ failure reports, release notes), written by the services at the end of every wri
 
 The row copies what visibility reads (organisation, visibility, status), so search filters
 readable rows with the one `visible_to()` over a single table, whatever the kinds. What
-each database matches on lives beside it and is not a Django field (migration
+each database matches on lives beside it and is not a Django field (migrations
 0010_search_index, 0011_search_ranking): on PostgreSQL the `vector`, `rank_vector` and
-`title_vector` tsvector columns of this table, with GIN indexes; on SQLite the FTS5 tables `search_fts` and `search_plain` over the
-text columns, kept in step by triggers on this table. A later AlterField on this model would
-make SQLite rebuild the table and lose those triggers: the migration test checks they exist.
+`title_vector` tsvector columns of this table, with GIN indexes; on SQLite the FTS5 tables
+`search_fts` and `search_plain` over the text columns, kept in step by triggers on this
+table. A later AlterField on this model would make SQLite rebuild the table and lose those
+triggers: the migration test checks they exist.
 """
 
 from django.db import models
@@ -56,9 +57,21 @@ class SearchEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["organisation", "updated"], name="search_entry_org"),
-            # Readable rows counted from the index alone (estimates beyond 10,000 matches).
+            # Readable rows counted, and (SQLite) matches counted and faceted, from the
+            # index alone: SQLite keeps these columns after the body, in overflow pages.
             models.Index(
-                fields=["visibility", "status", "organisation", "archived", "id"],
+                fields=[
+                    "visibility",
+                    "status",
+                    "organisation",
+                    "archived",
+                    "id",
+                    "kind",
+                    "updated",
+                    "components",
+                    "releases",
+                    "tags",
+                ],
                 name="search_entry_readable",
             ),
         ]

@@ -369,6 +369,10 @@ def rebuild(*, batch_size: int = 500):
         )
         gone.delete()
     SearchEntry.objects.exclude(kind__in=[spec.kind for spec in searchables()]).delete()
+    # Fresh statistics: the plans of search (which index, which join) depend on them, and
+    # a rebuild changes every row at once.
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {SearchEntry._meta.db_table}")
 
 
 def total() -> int:
