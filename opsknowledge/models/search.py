@@ -4,11 +4,12 @@ failure reports, release notes), written by the services at the end of every wri
 
 The row copies what visibility reads (organisation, visibility, status), so search filters
 readable rows with the one `visible_to()` over a single table, whatever the kinds. What
-each database matches on lives beside it and is not a Django field (migration
-0010_search_index): on PostgreSQL the `vector` and `rank_vector` tsvector columns of this
-table, with a GIN index; on SQLite the FTS5 tables `search_fts` and `search_plain` over the
-text columns, kept in step by triggers on this table. A later AlterField on this model would
-make SQLite rebuild the table and lose those triggers: the migration test checks they exist.
+each database matches on lives beside it and is not a Django field (migrations
+0010_search_index, 0011_search_ranking): on PostgreSQL the `vector`, `rank_vector` and
+`title_vector` tsvector columns of this table, with GIN indexes; on SQLite the FTS5 tables
+`search_fts` and `search_plain` over the text columns, kept in step by triggers on this
+table. A later AlterField on this model would make SQLite rebuild the table and lose those
+triggers: the migration test checks they exist.
 """
 
 from django.db import models
@@ -54,7 +55,26 @@ class SearchEntry(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="one_search_entry_each")
         ]
-        indexes = [models.Index(fields=["organisation", "updated"], name="search_entry_org")]
+        indexes = [
+            models.Index(fields=["organisation", "updated"], name="search_entry_org"),
+            # Readable rows counted, and (SQLite) matches counted and faceted, from the
+            # index alone: SQLite keeps these columns after the body, in overflow pages.
+            models.Index(
+                fields=[
+                    "visibility",
+                    "status",
+                    "organisation",
+                    "archived",
+                    "id",
+                    "kind",
+                    "updated",
+                    "components",
+                    "releases",
+                    "tags",
+                ],
+                name="search_entry_readable",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.organisation_id}/{self.slug}"

@@ -8,7 +8,8 @@ text and the row are built here, and the statement depends on the database:
 - PostgreSQL: the row with its weighted `vector` (stemmed by the document's language and
   unstemmed `simple`, so product names match as written) and a compact `rank_vector`
   (title, summary, components, tags and the first RANK_BODY_CHARS of the body: ranking
-  every full vector of a common term is what makes it slow), and the new words of titles
+  every full vector of a common term is what makes it slow), a `title_vector` of the title
+  and alert names alone (the first ranking tier), and the new words of titles
   and summaries for "did you mean" — one statement, a CTE;
 - SQLite: the row; triggers on the table fill the FTS5 tables.
 Component names and aliases are read by the statement itself from the catalogue, so that
@@ -207,10 +208,13 @@ def _vector(config: str, body: str) -> str:
 
 POSTGRESQL_UPSERT = (
     "WITH entry AS ("
-    f" INSERT INTO opsknowledge_searchentry ({', '.join(COLUMNS)}, vector, rank_vector)"
+    f" INSERT INTO opsknowledge_searchentry ({', '.join(COLUMNS)}, vector, rank_vector,"
+    " title_vector)"
     f" SELECT {', '.join('v.' + c for c in COLUMNS)},"
     f" {_vector('v.config', 'v.text_c')} || {_vector(SIMPLE, 'v.text_c')},"
-    f" {_vector('v.config', f'left(v.text_c, {RANK_BODY_CHARS})')}"
+    f" {_vector('v.config', f'left(v.text_c, {RANK_BODY_CHARS})')},"
+    " setweight(to_tsvector(v.config, v.text_a), 'A') ||"
+    f" setweight(to_tsvector({SIMPLE}, v.text_a), 'A')"
     " FROM (SELECT "
     + ", ".join(
         (
@@ -222,7 +226,8 @@ POSTGRESQL_UPSERT = (
     )
     + ", %s::regconfig AS config) v"
     f" ON CONFLICT (kind, object_id) DO UPDATE SET {UPDATED_ON_CONFLICT},"
-    " vector = EXCLUDED.vector, rank_vector = EXCLUDED.rank_vector"
+    " vector = EXCLUDED.vector, rank_vector = EXCLUDED.rank_vector,"
+    " title_vector = EXCLUDED.title_vector"
     " RETURNING text_a, text_b)"
     " INSERT INTO opsknowledge_searchword (word)"
     " SELECT DISTINCT w FROM entry,"
@@ -364,6 +369,10 @@ def rebuild(*, batch_size: int = 500):
         )
         gone.delete()
     SearchEntry.objects.exclude(kind__in=[spec.kind for spec in searchables()]).delete()
+    # Fresh statistics: the plans of search (which index, which join) depend on them, and
+    # a rebuild changes every row at once.
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {SearchEntry._meta.db_table}")
 
 
 def total() -> int:
