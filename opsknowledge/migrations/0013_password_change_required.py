@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('opsknowledge', '0011_audit_log'),
+        ('opsknowledge', '0012_audit_log'),
     ]
 
     operations = [

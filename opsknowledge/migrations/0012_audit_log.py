@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opsknowledge', '0010_search_index'),
+        ('opsknowledge', '0011_search_ranking'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
