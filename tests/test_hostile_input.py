@@ -164,8 +164,18 @@ def tar_of(files: dict) -> bytes:
 
 
 def test_multipart_fields_that_are_not_files(editor):
-    assert "file" in error(editor.post("/api/v1/import/", {"file": "notafile"}), 400)["fields"]
-    assert "file" in error(editor.post("/api/v1/import/", {"archive": "x"}), 400)["fields"]
+    def post(data):
+        return editor.post("/api/v1/import/", data, format="multipart")
+
+    assert "file" in error(post({"file": "notafile"}), 400)["fields"]
+    assert "file" in error(post({"archive": "x"}), 400)["fields"]
+
+
+def test_a_json_body_that_is_no_status_page_export_is_a_400(editor):
+    # A JSON body is a status-page export (API.md "Importing"); one that is not is refused
+    # whole, naming what was expected.
+    refused = error(editor.post("/api/v1/import/", {"file": "notafile"}), 400)
+    assert "incident" in refused["fields"]["incidents"][0]
 
 
 def broken_zip(kind: str) -> bytes:

@@ -57,17 +57,20 @@ def test_an_scs_bundle_needs_its_source(uploader):
              "affects": [], "updates": []},
         ],
     }  # fmt: skip
-    failed = post_json(uploader, bundle).json()
-    assert failed["failed"] == 1 and "--source" in failed["files"][0]["note"]
+    refused = post_json(uploader, bundle)
+    assert refused.status_code == 400
+    assert "--source" in refused.json()["error"]["fields"]["incidents"][0]
     done = post_json(uploader, bundle, "&source=scs-page").json()
     assert done["created"] == 1
     assert FailureReport.objects.filter(slug="scs-page-0a").exists()
 
 
 def test_a_url_is_never_fetched(uploader):
+    # Not an export: refused whole (400), and nothing is fetched or stored.
     response = post_json(uploader, {"url": "http://169.254.169.254/latest/meta-data/"})
-    assert response.status_code == 200
-    assert response.json()["failed"] == 1 and not StatusPageIncident.objects.exists()
+    assert response.status_code == 400
+    assert "incidents" in response.json()["error"]["fields"]
+    assert not StatusPageIncident.objects.exists()
 
 
 def test_anonymous_callers_cannot_import(api):

@@ -167,7 +167,12 @@ class ImportView(APIView):
             actor=import_actor(request),
         )
         if request.content_type.split(";")[0].strip() == "application/json":
-            importer = statuspage.StatusPageImporter(statuspage.read_uploaded(request.data, **read))
+            found = statuspage.read_uploaded(request.data, **read)
+            if len(found) == 1 and isinstance(found[0][1], ImportFailure):
+                # One JSON body that is no export at all: the request is wrong, not a file
+                # of it (an archive's bad files fail one by one instead).
+                raise ValidationError({"incidents": [str(found[0][1])]})
+            importer = statuspage.StatusPageImporter(found)
             summary = run_import(importer, options)
         else:
             archive = self._archive(request)
