@@ -439,6 +439,9 @@ class ImportCommand(BaseCommand):
     """
 
     status_choices = ("draft", "published")
+    # An importer object that does the work (sources, import_one, finish), for commands
+    # that share one with the API's upload; set it in handle() before calling super().
+    importer = None
 
     def add_arguments(self, parser):
         parser.add_argument("--organisation", required=True, help="publishing organisation slug")
@@ -477,7 +480,7 @@ class ImportCommand(BaseCommand):
                     bar.write(f"{record['outcome']}: {record['file']}: {record['note']}", stream)
                 bar.update()
 
-            summary = run_import(self, options, on_start=bar.start, on_file=report)
+            summary = run_import(self.importer or self, options, on_start=bar.start, on_file=report)
         for note in summary.notes:
             self.stdout.write(f"note: {note}")
         counts = ", ".join(f"{count} {outcome}" for outcome, count in summary.counts.items())

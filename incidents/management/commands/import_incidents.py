@@ -38,20 +38,11 @@ class Command(ImportCommand):
 
     def handle(self, *args, **options):
         options["root"] = options["directory"]
+        if not options["root"].is_dir():
+            raise CommandError(f"{options['root']} is not a directory.")
         self.importer = PostmortemFolderImporter(
             create_components=options["create_components"],
             acknowledge_warnings=options["acknowledge_warnings"],
             prune=options["prune"],
         )
         return super().handle(*args, **options)
-
-    def sources(self, options):
-        if not options["root"].is_dir():
-            raise CommandError(f"{options['root']} is not a directory.")
-        return self.importer.sources(options)
-
-    def import_one(self, name, path, options):
-        return self.importer.import_one(name, path, options)
-
-    def finish(self, options):
-        return self.importer.finish(options)

@@ -123,12 +123,3 @@ class Command(ImportCommand):
             incidents, component_map=component_map, since=since, notes=notes
         )
         return super().handle(*args, **options)
-
-    def sources(self, options):
-        return self.importer.sources(options)
-
-    def import_one(self, name, path, options):
-        return self.importer.import_one(name, path, options)
-
-    def finish(self, options):
-        return self.importer.finish(options)

@@ -51,12 +51,3 @@ class Command(ImportCommand):
             source_url=options["source_url"],
         )
         return super().handle(*args, **options)
-
-    def sources(self, options):
-        return self.importer.sources(options)
-
-    def import_one(self, name, path, options):
-        return self.importer.import_one(name, path, options)
-
-    def finish(self, options):
-        return self.importer.finish(options)
