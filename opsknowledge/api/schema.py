@@ -51,6 +51,8 @@ _PRECONDITION_ACTIONS = {
     "action_item",
 }
 _CONFLICT_ACTIONS = {"create", "adopt", "update", "update_from_upstream"}
+# Reads that only some roles may make: anyone else signed in gets 403.
+_ROLE_READS = {"audit"}
 
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -152,6 +154,8 @@ class AutoSchema(openapi.AutoSchema):
             codes += ("400",)  # filters, ordering and revision parameters are validated
             if self._is_list_view():
                 codes += ("404",)  # a page past the last one
+        if self.method in _SAFE_METHODS and action in _ROLE_READS:
+            codes += ("403",)
         if "{" in self.path:
             codes += ("404",)
         for code in codes:
