@@ -134,3 +134,22 @@ def test_concurrent_identical_creating_puts_answer_one_201_and_the_rest_200(serv
     assert statuses == [200] * (WRITERS - 1) + [201], results
     _, _, history = http("GET", url + "revisions/", headers=auth)
     assert history["count"] == 1
+
+
+def test_writers_introducing_the_same_new_tag_at_once_all_succeed(server):
+    """A tag (and a search word) is created by whichever write first uses it. Writers that
+    introduce the same new tag and words at the same moment must all be stored with them:
+    an INSERT ... ON CONFLICT settles a clash on its arbiter index only, and tags have two
+    unique indexes (name and slug)."""
+    base, auth = server
+    for attempt in range(3):  # each round a tag and words nobody has used yet
+        tag = f"fresh-tag-{attempt}"
+        words = " ".join(f"w{attempt}x{k}" for k in range(30))
+        document = {"title": f"Tagged {words}", "summary": words, "tags": [tag]}
+        urls = [f"{base}/api/v1/runbooks/alpen/new-tag-{attempt}-{n}/" for n in range(WRITERS)]
+        results = race(
+            [lambda url=url, body=document: http("PUT", url, body, auth) for url in urls]
+        )
+        assert [status for status, _, _ in results] == [201] * WRITERS, results
+        for url in urls:
+            assert http("GET", url, headers=auth)[2]["tags"] == [tag]

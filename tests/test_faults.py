@@ -116,6 +116,7 @@ class Writers:
     def __init__(self, server, prefix):
         self.server, self.prefix = server, prefix
         self.outcomes = []  # (slug, status or exception name, started, seconds)
+        self.details = {}  # slug -> the error body of an answer that was neither 201 nor 503
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.write, args=(n,)) for n in range(WRITERS)]
 
@@ -129,7 +130,9 @@ class Writers:
             i += 1
             started = time.monotonic()
             try:
-                status = http("PUT", self.url(slug), document(slug), self.server["auth"])[0]
+                status, _, body = http("PUT", self.url(slug), document(slug), self.server["auth"])
+                if status not in (201, 503):
+                    self.details[slug] = body
             except Exception as error:  # noqa: BLE001 - a reset connection is an outcome
                 status = type(error).__name__
             self.outcomes.append((slug, status, started, time.monotonic() - started))
@@ -209,7 +212,9 @@ def test_a_database_restart_fails_fast_with_503_recovers_and_loses_nothing(serve
         if recovered
         else "\nno success after the restart"
     )
-    assert statuses <= {201, 503}, f"only 201 or 503 are acceptable, got {statuses}"
+    assert statuses <= {201, 503}, (
+        f"only 201 or 503 are acceptable, got {statuses}: {writers.details}"
+    )
     assert any(status == 503 for _, status, _ in failures), "the outage went unnoticed"
     slow = [f for f in failures if f[2] > 4]
     assert not slow, f"requests hung instead of failing fast: {slow}"

@@ -3,6 +3,8 @@
 {"error": {"status": 400, "code": "invalid", "detail": "...", "fields": {...}}}
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,6 +15,8 @@ from rest_framework import exceptions, status
 
 from .. import exceptions as domain
 from ..referrers import by_model, describe
+
+logger = logging.getLogger(__name__)
 
 CODES = {
     400: "invalid",
@@ -132,7 +136,9 @@ def exception_handler(exc, context):
         exc = Conflict(f"Still referenced by {describe(by_model(objects))}.")
     elif isinstance(exc, IntegrityError):
         # Only reachable through a race the validators could not see (two concurrent
-        # creates of the same slug, say): a conflict, not a server error.
+        # creates of the same slug, say): a conflict, not a server error. Logged, since a
+        # constraint the services did not foresee is worth knowing about.
+        logger.warning("Answered 409 for a constraint violation: %s", exc)
         exc = Conflict("The request conflicts with data written at the same time; retry it.")
     if isinstance(exc, OperationalError | InterfaceError):
         return database_unavailable(context["request"], exc)
