@@ -223,6 +223,10 @@ def statuspage_incidents(data) -> list[tuple[dict, dict]]:
     raise ImportFailure("expected a JSON object with 'incident' or 'incidents'")
 
 
+# Both channels read these files: the API's import takes `source`, the command `--source`.
+NAME_THE_PAGE = "name the page with source (the import API's parameter; the command's --source)"
+
+
 def _text(value, limit: int) -> str:
     return (value if isinstance(value, str) else "").strip()[:limit]
 
@@ -233,7 +237,7 @@ def parse_statuspage(incident: dict, page: dict, source: str | None = None) -> S
         raise ImportFailure("an incident without an id")
     source = source or _text(page.get("id"), 100) or _text(incident.get("page_id"), 100)
     if not source:
-        raise ImportFailure("no page id in the data; name the page with --source")
+        raise ImportFailure(f"no page id in the data; {NAME_THE_PAGE}")
     impact = _text(incident.get("impact"), 32) or "none"
     status = _text(incident.get("status"), 32)
     found = SourceIncident(
@@ -367,7 +371,7 @@ def read_incidents(data, *, fmt: str, source: str | None, base_url: str = ""):
                 fmt = "scs"
     if fmt == "scs":
         if not source:
-            raise ImportFailure("an SCS page has no id of its own; name it with --source")
+            raise ImportFailure(f"an SCS page has no id of its own; {NAME_THE_PAGE}")
         return parse_scs_bundle(data, source, base_url)
     return [
         parse_statuspage(incident, page, source) for page, incident in statuspage_incidents(data)

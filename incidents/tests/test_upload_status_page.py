@@ -59,7 +59,11 @@ def test_an_scs_bundle_needs_its_source(uploader):
     }  # fmt: skip
     refused = post_json(uploader, bundle)
     assert refused.status_code == 400
-    assert "--source" in refused.json()["error"]["fields"]["incidents"][0]
+    # The API's own parameter is named, not only the command's option.
+    assert (
+        "name the page with source (the import API's parameter"
+        in (refused.json()["error"]["fields"]["incidents"][0])
+    )
     done = post_json(uploader, bundle, "&source=scs-page").json()
     assert done["created"] == 1
     assert FailureReport.objects.filter(slug="scs-page-0a").exists()
