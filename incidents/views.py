@@ -1,6 +1,8 @@
 """Web pages of failure reports: the list and the report page (times, timeline, action
 items, linked runbooks, warnings for members)."""
 
+import math
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -85,12 +87,21 @@ class IncidentPageView(DocumentPageView):
 # Bar colours of the per-month chart, by severity (presentation attributes: no inline style).
 SEVERITY_COLOURS = {"sev1": "#8b0000", "sev2": "#d2691e", "sev3": "#daa520", "sev4": "#708090"}
 CHART_WIDTH, CHART_HEIGHT = 720, 160
+MONTH_TICKS = 8  # labels under the per-month chart, at 720 px about one per 90 px
 
 
 def month_bars(months: list[dict]) -> dict:
-    """The per-month chart as stacked rectangles (x, y, width, height, colour, label)."""
+    """The per-month chart as stacked rectangles (x, y, width, height, colour, label), and
+    the month axis: at most MONTH_TICKS labels, evenly spaced, the first month always one
+    (a reader must be able to tell when a peak was without hovering every bar)."""
     top = max((sum(m[s] for s in SEVERITY_COLOURS) for m in months), default=0) or 1
     width = CHART_WIDTH / max(len(months), 1)
+    step = max(1, math.ceil(len(months) / MONTH_TICKS))
+    ticks = [
+        {"x": round(index * width + width / 2, 2), "month": month["month"]}
+        for index, month in enumerate(months)
+        if index % step == 0
+    ]
     bars = []
     for index, month in enumerate(months):
         y = CHART_HEIGHT
@@ -109,7 +120,7 @@ def month_bars(months: list[dict]) -> dict:
                     "label": f"{month['month']}: {month[severity]} {severity}",
                 }
             )
-    return {"bars": bars, "top": top, "width": CHART_WIDTH, "height": CHART_HEIGHT}
+    return {"bars": bars, "ticks": ticks, "top": top, "width": CHART_WIDTH, "height": CHART_HEIGHT}
 
 
 def bucket_bars(buckets: list[dict]) -> dict:

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from incidents import transparency
 from incidents.models import FailureReport, StatusPageIncident
+from incidents.views import month_bars
 from opsknowledge import services
 from opsknowledge.models import Revision
 from opsknowledge.revisions import ANY
@@ -187,6 +188,7 @@ def test_the_page_shows_charts_with_titles_and_the_same_figures_as_tables(client
     assert page.status_code == 200
     html = page.content.decode()
     assert html.count('<svg role="img"') == 2 and '<title id="month-chart-title">' in html
+    assert html.count('class="month-tick"') >= 1
     assert "Postmortem coverage within 5 days" in html and "0 of 3" in html
     assert "anonymous visitors" in html
     assert client.get("/organisations/acme/transparency/?days=7").status_code == 400
@@ -246,3 +248,33 @@ def test_open_and_overdue_action_items(api, acme):
     assert figure(data, "action_items_open")["value"] == 2
     assert figure(data, "action_items_overdue")["value"] == 1
     assert figure(data, "action_items_open_age")["note"] == transparency.NOT_ENOUGH
+
+
+def test_the_month_chart_labels_its_axis_with_at_most_eight_months_the_first_included():
+    months = [
+        {
+            "month": f"{2020 + n // 12}-{n % 12 + 1:02d}",
+            "sev1": n % 3,
+            "sev2": 0,
+            "sev3": 1,
+            "sev4": 0,
+        }
+        for n in range(30)
+    ]
+    ticks = [tick["month"] for tick in month_bars(months)["ticks"]]
+    assert ticks[0] == "2020-01" and len(ticks) <= 8
+    assert ticks == [
+        "2020-01",
+        "2020-05",
+        "2020-09",
+        "2021-01",
+        "2021-05",
+        "2021-09",
+        "2022-01",
+        "2022-05",
+    ]
+    assert [t["month"] for t in month_bars(months[:3])["ticks"]] == [
+        "2020-01",
+        "2020-02",
+        "2020-03",
+    ]
