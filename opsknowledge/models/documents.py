@@ -120,12 +120,51 @@ def _tag_plan(names) -> tuple[dict[str, int], list]:
     return ids, missing
 
 
+def tag_lock_keys(tags) -> list[int]:
+    """The advisory-lock keys of creating `tags` (unsaved Tags), sorted: one per slug as
+    slugify gives it, so names that slugify alike ("a.b", "ab") share one."""
+    keys = set()
+    for tag in tags:
+        digest = hashlib.sha256(f"taggit_tag:{slugify(tag.name) or tag.name}".encode()).digest()
+        keys.add(int.from_bytes(digest[:8], "big", signed=True))
+    return sorted(keys)
+
+
+# True once this transaction holds the locks of the keys passed (sorted, so in key order).
+TAG_LOCKS_SQL = (
+    "(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k)"
+    " AS locks) >= 0"
+)
+
+
+def lock_new_tags(tags):
+    """Wait for any concurrent transaction creating one of `tags` to end (PostgreSQL).
+
+    Two writers that introduce the same tag at once would otherwise race inside
+    `INSERT ... ON CONFLICT (name)`: ON CONFLICT settles a clash on its arbiter index only,
+    and a tag has a second unique index (slug). A writer that passes the arbiter's check
+    before the other's row is indexed then waits on the slug index and fails with a unique
+    violation when the other commits: a 409 for a write nothing was wrong with (seen under
+    load). Behind this lock the later writer's upsert sees the committed tag and takes its
+    id. One statement, only in writes that create tags (RelationStatement takes them
+    inside its own statement instead: TAG_LOCKS_SQL). The locks are taken in key
+    order, so writers creating several tags cannot deadlock on them; they are released at
+    the end of the transaction."""
+    from django.db import connection
+
+    keys = tag_lock_keys(tags)
+    if keys and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {TAG_LOCKS_SQL}", [keys])
+
+
 def tag_ids(names) -> dict[str, int]:
     """The ids of the tags `names` (normalised: lower case, see references.normalise_tags),
     creating the missing ones: one query when all exist, two otherwise (taggit's own
     `tags.set()` costs a lookup, two savepoints and an insert per tag)."""
     ids, missing = _tag_plan(names)
     if missing:
+        lock_new_tags(missing)
         # A concurrent writer may have created one since: the upsert returns its id too.
         created = Tag.objects.bulk_create(
             missing, update_conflicts=True, unique_fields=["name"], update_fields=["name"]
@@ -206,13 +245,17 @@ class RelationStatement:
         ids_sql, params = "SELECT unnest(%s::integer[]) AS id", [list(known.values())]
         if missing:
             # A concurrent writer may have created one since: the upsert returns its id too.
+            # First the creators' locks (lock_new_tags), as a one-time filter evaluated
+            # before the first row is inserted; the conflict check sees rows committed
+            # while we waited even though the statement's snapshot is older.
             name = f"new_tags_{len(self.parts)}"
             self.parts.append(
                 (
                     "INSERT INTO taggit_tag (name, slug)"
                     " SELECT * FROM unnest(%s::varchar[], %s::varchar[])"
+                    f" WHERE {TAG_LOCKS_SQL}"
                     " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
-                    [[t.name for t in missing], [t.slug for t in missing]],
+                    [[t.name for t in missing], [t.slug for t in missing], tag_lock_keys(missing)],
                 )
             )
             ids_sql += f" UNION ALL SELECT id FROM {name}"
