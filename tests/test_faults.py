@@ -2,12 +2,14 @@
 mid-write. Nothing acknowledged may be lost, nothing may be half-written, and the instance
 must fail fast (503, not a hang) and recover by itself.
 
-The PostgreSQL under test is a throwaway cluster of its own on port 5434, never the shared
-service on 5432: created at the start (after dropping any left by an earlier run) and
-dropped at the end, pass or fail. Debian's cluster tools are needed (and root, as CI runs);
-without them the tests skip with a line saying so.
+The PostgreSQL under test is a throwaway cluster of its own on a free port, never the shared
+service on 5432: created at the start (after dropping any left by an earlier run of the same
+checkout) and dropped at the end, pass or fail. Its name is the checkout's own, so runs from
+two checkouts on one machine do not drop each other's cluster. Debian's cluster tools are
+needed (and root, as CI runs); without them the tests skip with a line saying so.
 """
 
+import hashlib
 import os
 import shutil
 import signal
@@ -17,10 +19,9 @@ import time
 
 import pytest
 
-from .processes import gunicorn_process, http, manage, project_env
+from .processes import ROOT, free_port, gunicorn_process, http, manage, project_env
 
-CLUSTER = "okb-faults"
-PORT = 5434
+CLUSTER = "okb-faults-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 WRITERS = 4
 SECRET = "faults-test-" + "x" * 48
 
@@ -48,13 +49,14 @@ def cluster():
         pytest.skip("fault tests need Debian's pg_createcluster and root: not here")
     version = installed_version()
     drop_cluster(version)  # left over from an interrupted run
+    port = free_port()
     try:
         run(
             "pg_createcluster",
             version,
             CLUSTER,
             "--port",
-            str(PORT),
+            str(port),
             "--start",
             "--",
             "--auth-local=trust",
@@ -65,13 +67,13 @@ def cluster():
             "-h",
             "127.0.0.1",
             "-p",
-            str(PORT),
+            str(port),
             "-U",
             "postgres",
             "-qc",
             "CREATE DATABASE faults",
         )
-        yield version, f"postgres://postgres@127.0.0.1:{PORT}/faults"
+        yield version, f"postgres://postgres@127.0.0.1:{port}/faults"
     finally:
         drop_cluster(version)
 
