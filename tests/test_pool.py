@@ -150,7 +150,8 @@ def wait_for_a_query_blocked_on_a_lock(locker, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         waiting = locker.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
         ).fetchone()[0]
         if waiting:
             return
