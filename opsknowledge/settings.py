@@ -65,6 +65,9 @@ ENVIRONMENT_VARIABLES = (
     "THROTTLE_WRITE_RATE",
     "THROTTLE_LOGIN_RATE",
     "SESSION_COOKIE_AGE",
+    "DATABASE_POOL_MAX_SIZE",
+    "DATABASE_POOL_MIN_SIZE",
+    "DATABASE_POOL_TIMEOUT",
 )
 
 DEBUG = env_bool("DEBUG", False)
@@ -197,6 +200,37 @@ def database_from_url(url: str) -> dict:
         # A server that is away must fail a request fast (a 503 the client can retry), not
         # hold a worker for the operating system's TCP timeout.
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+        # The pool variables apply to PostgreSQL only (SQLite has no server to pool
+        # connections to). Each alias built here gets a pool of its own, of these sizes.
+        max_size = env_int("DATABASE_POOL_MAX_SIZE", 0)
+        if max_size < 0:
+            raise ImproperlyConfigured(
+                f"DATABASE_POOL_MAX_SIZE={max_size} is negative; use 0 (no pool) or more"
+            )
+        if max_size:
+            min_size = env_int("DATABASE_POOL_MIN_SIZE", 1)
+            if not 0 <= min_size <= max_size:
+                raise ImproperlyConfigured(
+                    f"DATABASE_POOL_MIN_SIZE={min_size} must be between 0 and "
+                    f"DATABASE_POOL_MAX_SIZE ({max_size})"
+                )
+            # How long a request waits for a free connection before it fails with a 503.
+            # Keep it below gunicorn's --timeout, or the worker is killed while it waits.
+            timeout = env_int("DATABASE_POOL_TIMEOUT", 3)
+            if timeout < 1:
+                raise ImproperlyConfigured(
+                    f"DATABASE_POOL_TIMEOUT={timeout} must be at least 1 (seconds)"
+                )
+            # Django refuses a pool together with persistent connections; the health checks
+            # make the pool test a connection before lending it (one left broken by a
+            # database restart is replaced, not handed to a request).
+            config["CONN_MAX_AGE"] = 0
+            config["CONN_HEALTH_CHECKS"] = True
+            config["OPTIONS"]["pool"] = {
+                "min_size": min_size,
+                "max_size": max_size,
+                "timeout": timeout,
+            }
     return config
 
 

@@ -2,12 +2,14 @@
 mid-write. Nothing acknowledged may be lost, nothing may be half-written, and the instance
 must fail fast (503, not a hang) and recover by itself.
 
-The PostgreSQL under test is a throwaway cluster of its own on port 5434, never the shared
-service on 5432: created at the start (after dropping any left by an earlier run) and
-dropped at the end, pass or fail. Debian's cluster tools are needed (and root, as CI runs);
-without them the tests skip with a line saying so.
+The PostgreSQL under test is a throwaway cluster of its own on a free port, never the shared
+service on 5432: created at the start (after dropping any left by an earlier run of the same
+checkout) and dropped at the end, pass or fail. Its name is the checkout's own, so runs from
+two checkouts on one machine do not drop each other's cluster. Debian's cluster tools are
+needed (and root, as CI runs); without them the tests skip with a line saying so.
 """
 
+import hashlib
 import os
 import shutil
 import signal
@@ -17,10 +19,9 @@ import time
 
 import pytest
 
-from .processes import gunicorn_process, http, manage, project_env
+from .processes import ROOT, free_port, gunicorn_process, http, manage, project_env
 
-CLUSTER = "okb-faults"
-PORT = 5434
+CLUSTER = "okb-faults-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 WRITERS = 4
 SECRET = "faults-test-" + "x" * 48
 
@@ -48,13 +49,14 @@ def cluster():
         pytest.skip("fault tests need Debian's pg_createcluster and root: not here")
     version = installed_version()
     drop_cluster(version)  # left over from an interrupted run
+    port = free_port()
     try:
         run(
             "pg_createcluster",
             version,
             CLUSTER,
             "--port",
-            str(PORT),
+            str(port),
             "--start",
             "--",
             "--auth-local=trust",
@@ -65,19 +67,21 @@ def cluster():
             "-h",
             "127.0.0.1",
             "-p",
-            str(PORT),
+            str(port),
             "-U",
             "postgres",
             "-qc",
             "CREATE DATABASE faults",
         )
-        yield version, f"postgres://postgres@127.0.0.1:{PORT}/faults"
+        yield version, f"postgres://postgres@127.0.0.1:{port}/faults"
     finally:
         drop_cluster(version)
 
 
 @pytest.fixture(scope="module")
-def server(cluster, tmp_path_factory):
+def prepared(cluster):
+    """The cluster's database migrated, with the catalogue, an organisation and an editor's
+    token: once for the module, whichever server configurations then serve it."""
     version, url = cluster
     env = project_env(DEBUG="0", SECRET_KEY=SECRET, DATABASE_URL=url)
     for command in (
@@ -89,15 +93,35 @@ def server(cluster, tmp_path_factory):
         result = manage(*command, env=env, timeout=300)
         assert result.returncode == 0, result.stderr
     key = manage("create_token", "pipeline", "--organisation", "faults", env=env).stdout.strip()
-    log = (tmp_path_factory.mktemp("gunicorn") / "server.log").open("w")
-    with gunicorn_process(env, workers=2, threads=2, log=log) as (base, process):
+    return {"version": version, "env": env, "key": key}
+
+
+# The same faults with each thread keeping its own connection, and with a connection pool
+# per worker as large as its threads. While the database is down a pooled request waits the
+# pool timeout, plus up to a second when a connection fails its check (psycopg_pool backs
+# off before trying another): 2 s keeps that inside the 4 s the restart test allows.
+CONNECTIONS = {
+    "pool-off": {},
+    "pool-on": {"DATABASE_POOL_MAX_SIZE": "2", "DATABASE_POOL_TIMEOUT": "2"},
+}
+
+
+@pytest.fixture(scope="module", params=list(CONNECTIONS))
+def server(request, prepared, tmp_path_factory):
+    env = {**prepared["env"], **CONNECTIONS[request.param]}
+    log_path = tmp_path_factory.mktemp("gunicorn") / f"server-{request.param}.log"
+    with (
+        log_path.open("w") as log,
+        gunicorn_process(env, workers=2, threads=2, log=log) as (base, process),
+    ):
         yield {
             "base": base,
-            "auth": {"Authorization": f"Token {key}"},
-            "version": version,
+            "auth": {"Authorization": f"Token {prepared['key']}"},
+            "version": prepared["version"],
             "process": process,
+            "connections": request.param,
+            "log": log_path,
         }
-    log.close()
 
 
 def document(slug: str) -> dict:
@@ -187,9 +211,15 @@ def assert_wholly_there_or_absent(server, writers, acknowledged_only=False):
         assert numbers == [1], (slug, numbers)
 
 
+def logged_conflicts(server) -> list[str]:
+    """The server's own account of any 409 (the constraint it violated)."""
+    lines = server["log"].read_text(errors="replace").splitlines()
+    return [line for line in lines if "Answered 409 for a constraint violation" in line]
+
+
 def test_a_database_restart_fails_fast_with_503_recovers_and_loses_nothing(server):
     version = server["version"]
-    with Writers(server, "restart") as writers:
+    with Writers(server, f"restart-{server['connections']}") as writers:
         writers.warmed_up()
         run("pg_ctlcluster", version, CLUSTER, "stop", "-m", "fast")
         time.sleep(1.0)  # a restart with a gap writers cannot miss
@@ -206,14 +236,17 @@ def test_a_database_restart_fails_fast_with_503_recovers_and_loses_nothing(serve
         if status != 201
     ]
     recovered = writers.first_success_after(up)
+    slowest = max((seconds for _, _, seconds in failures), default=0)
     print(
-        f"\n{len(writers.outcomes)} writes, {len(failures)} refused during the outage; "
+        f"\n{server['connections']}: {len(writers.outcomes)} writes, {len(failures)} refused "
+        f"during the outage (the slowest in {slowest:.2f} s); "
         f"first success {recovered - up:.2f} s after the server was back"
         if recovered
         else "\nno success after the restart"
     )
     assert statuses <= {201, 503}, (
-        f"only 201 or 503 are acceptable, got {statuses}: {writers.details}"
+        f"only 201 or 503 are acceptable, got {statuses}: {writers.details} "
+        f"{logged_conflicts(server)}"
     )
     assert any(status == 503 for _, status, _ in failures), "the outage went unnoticed"
     slow = [f for f in failures if f[2] > 4]
@@ -226,7 +259,7 @@ def test_a_database_restart_fails_fast_with_503_recovers_and_loses_nothing(serve
 
 def test_a_killed_worker_leaves_each_write_wholly_there_or_wholly_absent(server):
     master = server["process"]
-    with Writers(server, "kill") as writers:
+    with Writers(server, f"kill-{server['connections']}") as writers:
         writers.warmed_up()
         workers = run("pgrep", "-P", str(master.pid)).stdout.split()
         assert workers, "gunicorn has no workers to kill"
@@ -234,7 +267,7 @@ def test_a_killed_worker_leaves_each_write_wholly_there_or_wholly_absent(server)
         time.sleep(2.0)  # the master starts a new worker; writers go on
     statuses = [status for _, status, _, _ in writers.outcomes]
     tally = {str(s): statuses.count(s) for s in set(statuses)}
-    print(f"\n{len(statuses)} writes: {tally}")
+    print(f"\n{server['connections']}: {len(statuses)} writes: {tally}")
     assert statuses.count(201) > WRITERS
     # A killed worker's clients see their connection dropped; never an error status.
     assert all(s == 201 or isinstance(s, str) for s in statuses), statuses
