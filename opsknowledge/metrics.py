@@ -16,6 +16,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client import REGISTRY as PROCESS_REGISTRY
+from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter(
     "opsknowledge_requests_total",
@@ -41,11 +42,51 @@ IMPORT_RESULTS = Counter(
 )
 
 
+class DatabasePoolCollector:
+    """The connection pools of this process (DATABASE_POOL_MAX_SIZE), read at scrape time:
+    connections in use and idle, the pool's maximum, and requests waiting for one, per
+    database alias. A pool lives in its worker process, so each worker reports its own
+    (label `pid`); in multiprocess mode a scrape sees the worker that answers it."""
+
+    def collect(self):
+        from django.db.backends.postgresql.base import DatabaseWrapper
+
+        connections = GaugeMetricFamily(
+            "opsknowledge_database_pool_connections",
+            "Pooled database connections of this worker, by alias and state (in_use, idle).",
+            labels=["alias", "pid", "state"],
+        )
+        maximum = GaugeMetricFamily(
+            "opsknowledge_database_pool_max_connections",
+            "The most connections this worker's pool may open, by alias.",
+            labels=["alias", "pid"],
+        )
+        waiting = GaugeMetricFamily(
+            "opsknowledge_database_pool_requests_waiting",
+            "Requests of this worker waiting for a pooled connection, by alias.",
+            labels=["alias", "pid"],
+        )
+        pid = str(os.getpid())
+        for alias, pool in sorted(DatabaseWrapper._connection_pools.items()):
+            stats = pool.get_stats()
+            size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+            connections.add_metric([alias, pid, "in_use"], size - idle)
+            connections.add_metric([alias, pid, "idle"], idle)
+            maximum.add_metric([alias, pid], stats.get("pool_max", 0))
+            waiting.add_metric([alias, pid], stats.get("requests_waiting", 0))
+        yield from (connections, maximum, waiting)
+
+
+POOLS = DatabasePoolCollector()
+PROCESS_REGISTRY.register(POOLS)
+
+
 def exposition() -> tuple[bytes, str]:
     """The metrics text and its content type."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(POOLS)  # read live, not from the shared files
     else:
         registry = PROCESS_REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST

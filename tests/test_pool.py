@@ -211,6 +211,22 @@ def test_an_exhausted_pool_answers_503_within_the_pool_timeout_then_recovers():
             assert int(headers["Retry-After"]) > 0
             assert 0.9 <= seconds < 3, f"the page answered after {seconds:.2f} s"
             assert holder.is_alive(), "the request holding the connection did not wait"
+            # /metrics needs no database: it shows the one connection in use.
+            status, _, metrics = http_get(f"{base}/metrics")
+            assert status == 200
+            pool_lines = [
+                line
+                for line in metrics.decode().splitlines()
+                if line.startswith("opsknowledge_database_pool_") and 'alias="default"' in line
+            ]
+            assert any('state="in_use"' in line and line.endswith(" 1.0") for line in pool_lines), (
+                pool_lines
+            )
+            assert any(
+                line.startswith("opsknowledge_database_pool_max_connections")
+                and line.endswith(" 1.0")
+                for line in pool_lines
+            ), pool_lines
         # Leaving the block commits: the lock is gone and the held request completes.
         holder.join(timeout=15)
         assert held["answer"][0] == 200
