@@ -130,6 +130,9 @@ class Generator:
         ]
         self.briefing_etag = None
         self.edits = 0
+        # Edits of an earlier run on the same data would otherwise repeat: an edit equal to
+        # the current text is "unchanged" (200, same ETag), not a new revision.
+        self.run_id = os.urandom(4).hex()
 
     def choose(self, key):
         return self.rng.choice(self.manifest[key])
@@ -184,7 +187,7 @@ class Generator:
             return None
         writer.busy.add(path)
         etag = writer.etags[path]
-        body = {"summary": f"Edited by the load test ({self.edits})."}
+        body = {"summary": f"Edited by the load test ({self.run_id}, {self.edits})."}
         return "PATCH", path, {**auth, "If-Match": etag}, body, (writer, path)
 
     async def prepare(self, client):
@@ -225,8 +228,9 @@ class Generator:
                 self.briefing_etag = response.headers.get("ETag") or self.briefing_etag
             if owned is not None and status == 200:
                 writer, document = owned
-                writer.stale[document] = writer.etags[document]
-                writer.etags[document] = response.headers["ETag"]
+                if response.headers["ETag"] != writer.etags[document]:  # a new revision
+                    writer.stale[document] = writer.etags[document]
+                    writer.etags[document] = response.headers["ETag"]
         except httpx.TimeoutException:
             self.fail(outcome, "timeout", due)
         except httpx.TransportError:
