@@ -41,6 +41,22 @@ def manage(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
     )
 
 
+def prepare_instance(env: dict, organisation: str, name: str, editor="pipeline", timeout=300):
+    """Make the database `env` names an instance as tests serve it: migrated, with the demo
+    catalogue, `organisation` and its editor `editor`. Returns the editor's API token."""
+    for command in (
+        ["migrate", "-v0"],
+        ["load_demo", "--catalogue-only"],
+        ["create_organisation", organisation, "--name", name],
+        ["add_member", editor, organisation, "--role", "editor"],
+    ):
+        result = manage(*command, env=env, timeout=timeout)
+        assert result.returncode == 0, result.stderr
+    token = manage("create_token", editor, "--organisation", organisation, env=env)
+    assert token.returncode == 0, token.stderr
+    return token.stdout.strip()
+
+
 def scratch_checkout(tmp_path) -> Path:
     """The working copy as a user has it, but with a `var/` of its own: manage.py copied (it
     reads the var/.env beside itself), everything else linked. Commands run there as a

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from .processes import gunicorn, http, manage, project_env, scratch_database
+from .processes import gunicorn, http, prepare_instance, project_env, scratch_database
 
 SECRET = "concurrency-test-" + "x" * 40
 WRITERS = 8
@@ -17,16 +17,7 @@ def server(tmp_path_factory):
     """A deployed instance with organisation 'alpen', its editor's token, and a runbook."""
     with scratch_database(tmp_path_factory.mktemp("db")) as url:
         env = project_env(DEBUG="0", SECRET_KEY=SECRET, DATABASE_URL=url)
-        for command in (
-            ["migrate", "-v0"],
-            ["load_demo", "--catalogue-only"],
-            ["create_organisation", "alpen", "--name", "Alpenwolke"],
-            ["add_member", "pipeline", "alpen", "--role", "editor"],
-        ):
-            result = manage(*command, env=env)
-            assert result.returncode == 0, result.stderr
-        token = manage("create_token", "pipeline", "--organisation", "alpen", env=env)
-        key = token.stdout.strip()
+        key = prepare_instance(env, "alpen", "Alpenwolke")
         with gunicorn(env, workers=2, threads=4) as base:
             yield base, {"Authorization": f"Token {key}"}
 

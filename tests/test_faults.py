@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from .processes import ROOT, free_port, gunicorn_process, http, manage, project_env
+from .processes import ROOT, free_port, gunicorn_process, http, prepare_instance, project_env
 
 CLUSTER = "okb-faults-" + hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
 WRITERS = 4
@@ -84,15 +84,7 @@ def prepared(cluster):
     token: once for the module, whichever server configurations then serve it."""
     version, url = cluster
     env = project_env(DEBUG="0", SECRET_KEY=SECRET, DATABASE_URL=url)
-    for command in (
-        ["migrate", "-v0"],
-        ["load_demo", "--catalogue-only"],
-        ["create_organisation", "faults", "--name", "Fault Test Cloud"],
-        ["add_member", "pipeline", "faults", "--role", "editor"],
-    ):
-        result = manage(*command, env=env, timeout=300)
-        assert result.returncode == 0, result.stderr
-    key = manage("create_token", "pipeline", "--organisation", "faults", env=env).stdout.strip()
+    key = prepare_instance(env, "faults", "Fault Test Cloud")
     return {"version": version, "env": env, "key": key}
 
 

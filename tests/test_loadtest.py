@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .processes import gunicorn, http, manage, project_env, scratch_database
+from .processes import gunicorn, http, manage, prepare_instance, project_env, scratch_database
 
 SECRET = "loadtest-test-" + "x" * 40
 
@@ -16,15 +16,7 @@ def instance(tmp_path_factory):
     """A served instance with public runbooks and reports, and an editor's token."""
     with scratch_database(tmp_path_factory.mktemp("db")) as url:
         env = project_env(DEBUG="0", SECRET_KEY=SECRET, DATABASE_URL=url)
-        for command in (
-            ["migrate", "-v0"],
-            ["load_demo", "--catalogue-only"],
-            ["create_organisation", "alpen", "--name", "Alpenwolke"],
-            ["add_member", "pipeline", "alpen", "--role", "editor"],
-        ):
-            result = manage(*command, env=env)
-            assert result.returncode == 0, result.stderr
-        key = manage("create_token", "pipeline", "--organisation", "alpen", env=env).stdout.strip()
+        key = prepare_instance(env, "alpen", "Alpenwolke")
         with gunicorn(env, workers=1, threads=2) as base:
             auth = {"Authorization": f"Token {key}"}
             runbooks, incidents = [], []
