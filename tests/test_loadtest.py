@@ -134,3 +134,28 @@ def test_the_site_mix_adds_search_and_pages_without_errors(instance, tmp_path):
     for name in reads:
         assert set(endpoints[name]["statuses"]) == {"200"}, (name, endpoints[name])
     assert run["errors"] == 0, json.dumps(endpoints, indent=1)
+
+
+def test_the_read_mix_sends_reads_only_without_errors(instance, tmp_path):
+    """--mix read: what a read replica may serve, token holders' reads included."""
+    base, env, manifest = instance
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = manage(
+        "loadtest",
+        "--url", base,
+        "--manifest", str(tmp_path / "manifest.json"),
+        "--mix", "read",
+        "--rate", "10",
+        "--duration", "3",
+        "--p95-ms", "60000",
+        "--json", str(tmp_path / "result.json"),
+        env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "result.json").read_text())["results"][0]
+    endpoints = run["endpoints"]
+    assert sum(e["weight"] for e in endpoints.values()) == pytest.approx(1.0)
+    assert not any(name.startswith("PATCH") or "If-" in name for name in endpoints)
+    assert set(endpoints["GET own runbook with a token"]["statuses"]) == {"200"}
+    assert run["errors"] == 0, json.dumps(endpoints, indent=1)

@@ -13,8 +13,10 @@ stack), and pg_is_in_recovery() on the alias's connection proves which server th
 
 import os
 import shutil
+import socket
 import subprocess
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -27,6 +29,7 @@ from opsknowledge.models import APIToken, Organisation
 from opsknowledge.replicas import health
 from opsknowledge.tests.factories import OrganisationFactory, member
 from runbooks.models import Runbook
+from tests.processes import gunicorn, http, manage, project_env, scratch_database
 
 REQUIRE_REPLICA = "OKB_REQUIRE_REPLICA"  # CI: no replica fails instead of skipping
 # The cluster .ci/replica.sh makes (pg_ctlcluster's version and name), stopped by one test.
@@ -289,4 +292,71 @@ def test_with_the_replica_stopped_reads_fall_back_to_the_primary_fast(writer, st
         assert served.of("default", RUNBOOK_TABLE)
     elapsed = time.perf_counter() - started
     # One refused connection, then the replica is left alone for a few seconds.
+    assert elapsed < 5, f"20 reads took {elapsed:.1f} s with the replica down"
+
+
+# -- the same through gunicorn: two workers sharing write positions through Redis ---------
+
+SECRET = "replica-test-" + "x" * 40
+
+
+def require_redis():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("OKB_REQUIRE_REDIS", "").lower() in {"1", "true", "yes", "on"}:
+            pytest.fail("no Redis on 127.0.0.1:6379 and OKB_REQUIRE_REDIS is set")
+        pytest.skip("no Redis on 127.0.0.1:6379: workers cannot share write positions")
+
+
+@pytest.fixture(scope="module")
+def instance(replica_server, tmp_path_factory):
+    """Two gunicorn workers on a database of their own, reading from the replica; the
+    writer's token."""
+    require_redis()
+    host, port, _ = replica_server
+    with scratch_database(tmp_path_factory.mktemp("db")) as url:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rsplit("@", 1)[0] + f"@{host}:{port}"
+        replica_url = urlunsplit(parts._replace(netloc=netloc))
+        env = project_env(
+            DEBUG="0",
+            SECRET_KEY=SECRET,
+            DATABASE_URL=url,
+            DATABASE_REPLICA_URLS=replica_url,
+            CACHE_URL="redis://127.0.0.1:6379/0",
+        )
+        for command in (
+            ["migrate", "-v0"],
+            ["create_organisation", "alpen", "--name", "Alpenwolke"],
+            ["add_member", "pipeline", "alpen", "--role", "editor"],
+        ):
+            result = manage(*command, env=env)
+            assert result.returncode == 0, result.stderr
+        key = manage("create_token", "pipeline", "--organisation", "alpen", env=env).stdout.strip()
+        with gunicorn(env, workers=2) as base:
+            yield base, {"Authorization": f"Token {key}"}
+
+
+def test_served_by_two_workers_a_writer_reads_its_writes_at_once(instance, apply_delay):
+    base, auth = instance
+    path = "/api/v1/runbooks/alpen/served-write/"
+    status, _, body = http("PUT", base + path, {**RUNBOOK, "title": "Served"}, auth)
+    assert status == 201, body
+    # A new connection each time: both workers answer, and both know the write's position.
+    answers = [http("GET", base + path, headers=auth) for _ in range(8)]
+    assert [(status, body["title"]) for status, _, body in answers] == [(200, "Served")] * 8
+    status, _, _ = http("GET", base + path)
+    assert status == 404, "an anonymous read is the replica's, which has not applied it yet"
+
+
+def test_served_with_the_replica_stopped_reads_are_200s_from_the_primary(instance, stopped_replica):
+    base, auth = instance
+    path = "/api/v1/runbooks/alpen/served-fallback/"
+    status, _, body = http("PUT", base + path, RUNBOOK, auth)
+    assert status == 201, body
+    started = time.perf_counter()
+    statuses = [http("GET", base + path)[0] for _ in range(20)]
+    elapsed = time.perf_counter() - started
+    assert statuses == [200] * 20
     assert elapsed < 5, f"20 reads took {elapsed:.1f} s with the replica down"
