@@ -22,11 +22,12 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connections, router
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from opsknowledge.models import APIToken, Organisation
-from opsknowledge.replicas import health
+from opsknowledge.replicas import caller_of, health
 from opsknowledge.tests.factories import OrganisationFactory, member
 from runbooks.models import Runbook
 from tests.processes import gunicorn, http, manage, project_env, scratch_database
@@ -225,6 +226,19 @@ def test_a_write_then_a_read_by_the_same_token_sees_the_write_despite_replica_de
     assert served.of("replica1", RUNBOOK_TABLE)
 
 
+def test_a_signed_in_writer_reads_its_writes_through_its_session(apply_delay):
+    """Sessions carry the position as tokens do (the browser's pages and the API alike)."""
+    alpen = OrganisationFactory(slug="alpen")
+    browser = APIClient()
+    browser.force_login(member(alpen, "editor", username="editor"))
+    assert browser.put(URL, RUNBOOK, format="json").status_code == 201
+    with Served() as served:
+        mine = browser.get(URL)
+    assert mine.status_code == 200
+    assert not served.of("replica1", RUNBOOK_TABLE)
+    assert APIClient().get(URL).status_code == 404  # the replica's answer, still behind
+
+
 def test_a_token_made_a_moment_ago_works_though_the_replica_has_not_applied_it(writer, apply_delay):
     """Tokens, users and memberships come from the primary: not a 401 for the lag."""
     assert writer.put(URL, RUNBOOK, format="json").status_code == 201
@@ -236,6 +250,19 @@ def test_a_token_made_a_moment_ago_works_though_the_replica_has_not_applied_it(w
     assert served.of("replica1", RUNBOOK_TABLE), "the runbook itself may come from the replica"
     assert not served.of("replica1", '"opsknowledge_apitoken"')
     assert not served.of("replica1", '"auth_user"')
+
+
+def test_only_a_successful_write_records_a_position(writer):
+    """A read that updates the token's last use, or a refused write, records nothing: the
+    caller's reads keep going to the replica."""
+    from django.core.cache import cache
+
+    caller = caller_of(RequestFactory().get("/", **writer._credentials))
+    assert writer.get("/api/v1/runbooks/").status_code == 200  # sets last_used_at
+    assert writer.patch(URL, {"title": "Nothing"}, format="json").status_code in {404, 428}
+    assert cache.get(caller) is None
+    assert writer.put(URL, RUNBOOK, format="json").status_code == 201
+    assert cache.get(caller) is not None
 
 
 def test_no_query_of_a_write_path_reaches_the_replica(writer):
