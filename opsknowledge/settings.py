@@ -228,6 +228,7 @@ if DATABASE_REPLICAS:
         MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
         "opsknowledge.replicas.ReplicaReadsMiddleware",
     )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
