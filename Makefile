@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 AXE := var/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-sqlite test-postgres install static lint migrations-check check benchmark fuzz \
+.PHONY: run test test-sqlite test-postgres test-replica install static lint migrations-check check benchmark fuzz \
 	test-browser clean
 
 $(VENV)/.installed: pyproject.toml
@@ -45,6 +45,15 @@ test-sqlite: install
 test-postgres: install
 	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set"; exit 1; }
 	DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest $(PYTEST_ARGS)
+
+# The replica tests alone (tests/test_replicas.py; the suite's passes skip them): against a
+# streaming replica of TEST_DATABASE_URL's server, by default the one `.ci/replica.sh up`
+# makes on port 5433 (as root). OKB_REQUIRE_REPLICA=1 makes a missing replica fail them.
+TEST_REPLICA_URLS ?= $(subst :5432/,:5433/,$(TEST_DATABASE_URL))
+test-replica: install
+	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set"; exit 1; }
+	DATABASE_URL="$$TEST_DATABASE_URL" DATABASE_REPLICA_URLS="$(TEST_REPLICA_URLS)" \
+		$(PY) -m pytest tests/test_replicas.py $(PYTEST_ARGS)
 
 # The browser tests alone (Playwright driving the system's Chromium), on DATABASE_URL or
 # SQLite. Screenshots: var/artifacts/screenshots/; axe-core results: var/artifacts/axe/.

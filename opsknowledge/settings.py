@@ -51,6 +51,8 @@ ENVIRONMENT_VARIABLES = (
     "DEBUG",
     "SECRET_KEY",
     "DATABASE_URL",
+    "DATABASE_REPLICA_URLS",
+    "DATABASE_REPLICA_MAX_LAG_BYTES",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
     "HTTPS_ONLY",
@@ -235,6 +237,32 @@ def database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+# PostgreSQL streaming replicas of DATABASE_URL (comma-separated URLs, zero or more): safe
+# requests read from them, with read-your-writes (opsknowledge.replicas). In tests each one
+# mirrors "default": it reaches the test database through replication.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+# A replica further behind the primary than this many bytes of WAL is not read from.
+DATABASE_REPLICA_MAX_LAG_BYTES = env_int("DATABASE_REPLICA_MAX_LAG_BYTES", 16 * 1024 * 1024)
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _replica = database_from_url(_url)
+    if "postgresql" not in _replica["ENGINE"] or "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URLS are PostgreSQL streaming replicas of a PostgreSQL DATABASE_URL"
+        )
+    DATABASE_REPLICAS.append(f"replica{_number}")
+    DATABASES[f"replica{_number}"] = {**_replica, "TEST": {"MIRROR": "default"}}
+if DATABASE_REPLICAS:
+    # Only with replicas: without them every query goes to "default" exactly as before.
+    DATABASE_ROUTERS = ["opsknowledge.replicas.ReplicaRouter"]
+    # Outside sessions and authentication, so that they run in its scope (and stay on the
+    # primary), and it sees the response's status to record a write's position.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+        "opsknowledge.replicas.ReplicaReadsMiddleware",
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

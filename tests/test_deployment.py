@@ -163,6 +163,64 @@ def test_healthz_is_503_when_the_database_is_unreachable():
     assert json.loads(body) == {"status": "error", "database": "unavailable"}
 
 
+SHOW_DATABASES = (
+    "import json; from django.conf import settings; print(json.dumps({"
+    "'aliases': {a: c.get('TEST', {}).get('MIRROR') for a, c in settings.DATABASES.items()},"
+    "'routers': settings.DATABASE_ROUTERS, 'middleware': settings.MIDDLEWARE}))"
+)
+
+
+def databases_with(**env) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {SHOW_DATABASES}"],
+        env=project_env(DEBUG="1", **env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_without_replicas_there_is_one_database_and_no_router():
+    shown = databases_with(DATABASE_REPLICA_URLS=None)
+    assert shown["aliases"] == {"default": None}
+    assert shown["routers"] == []
+    assert "opsknowledge.replicas.ReplicaReadsMiddleware" not in shown["middleware"]
+
+
+def test_each_replica_url_is_an_alias_mirroring_default_in_tests_with_the_router():
+    shown = databases_with(
+        DATABASE_URL="postgres://okb@db:5432/okb",
+        DATABASE_REPLICA_URLS="postgres://okb@replica-a:5432/okb, postgres://okb@replica-b/okb",
+    )
+    assert shown["aliases"] == {"default": None, "replica1": "default", "replica2": "default"}
+    assert shown["routers"] == ["opsknowledge.replicas.ReplicaRouter"]
+    middleware = shown["middleware"]
+    # Sessions and authentication run inside its scope, so that it keeps them on the primary.
+    assert middleware.index("opsknowledge.replicas.ReplicaReadsMiddleware") < middleware.index(
+        "django.contrib.sessions.middleware.SessionMiddleware"
+    )
+
+
+def test_replicas_of_sqlite_refuse_to_start():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=project_env(
+            DEBUG="1",
+            DATABASE_URL="sqlite:///:memory:",
+            DATABASE_REPLICA_URLS="postgres://okb@replica/okb",
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "DATABASE_REPLICA_URLS are PostgreSQL streaming replicas" in result.stderr
+
+
 def test_compose_web_service_gets_exactly_the_settings_environment():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     web = compose["services"]["web"]

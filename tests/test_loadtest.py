@@ -143,3 +143,28 @@ def test_a_conditional_briefing_answered_200_with_a_new_etag_is_no_error():
     assert Generator.verdict(generator, name, 200, sent, {"ETag": '"a"'}) == "unexpected 200"
     assert Generator.verdict(generator, name, 502, sent, {}) == "5xx"
     assert Generator.verdict(generator, "GET runbook list", 404, {}, {}) == "unexpected 404"
+
+
+def test_the_read_mix_sends_reads_only_without_errors(instance, tmp_path):
+    """--mix read: what a read replica may serve, token holders' reads included."""
+    base, env, manifest = instance
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = manage(
+        "loadtest",
+        "--url", base,
+        "--manifest", str(tmp_path / "manifest.json"),
+        "--mix", "read",
+        "--rate", "10",
+        "--duration", "3",
+        "--p95-ms", "60000",
+        "--json", str(tmp_path / "result.json"),
+        env=env,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = json.loads((tmp_path / "result.json").read_text())["results"][0]
+    endpoints = run["endpoints"]
+    assert sum(e["weight"] for e in endpoints.values()) == pytest.approx(1.0)
+    assert not any(name.startswith("PATCH") or "If-" in name for name in endpoints)
+    assert set(endpoints["GET own runbook with a token"]["statuses"]) == {"200"}
+    assert run["errors"] == 0, json.dumps(endpoints, indent=1)

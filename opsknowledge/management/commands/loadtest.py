@@ -16,6 +16,9 @@ a deliberate stale If-Match must get 412, a briefing with If-None-Match 304). Er
 `--mix site` sends what people and tools do together instead: 60% search (API and page)
 and page reads, 30% API reads, `/r/` and briefings, 10% PATCH with If-Match.
 
+`--mix read` sends reads only, none conditional (what read replicas may serve): lists,
+details, `/r/`, briefings, and a tenth token holders reading their own documents.
+
 `--find-max` steps the rate up (x `--factor`) from `--rate` and reports the highest rate
 held: p95 < `--p95-ms` with no error. The generator runs in this process only; its CPU
 share is printed so that a saturated generator is not mistaken for a slow server.
@@ -65,7 +68,21 @@ SITE_MIX = [
     ("PATCH runbook If-Match", 0.09, {200}),
     ("PATCH stale If-Match", 0.01, {412}),
 ]
-MIXES = {"api": API_MIX, "site": SITE_MIX}
+# Reads only, none conditional: what a replica may serve (opsknowledge.replicas), for
+# comparing primary only with primary + replicas. A tenth are token holders reading their
+# own documents, whose write positions the router looks up.
+READ_MIX = [
+    ("GET runbook list", 0.20, {200}),
+    ("GET runbook list ?component=", 0.05, {200}),
+    ("GET practice list", 0.05, {200}),
+    ("GET incident list", 0.10, {200}),
+    ("GET runbook detail", 0.20, {200}),
+    ("GET incident detail", 0.10, {200}),
+    ("GET /r/<alert>", 0.10, {302, 200}),
+    ("GET upgrade-path", 0.10, {200}),
+    ("GET own runbook with a token", 0.10, {200}),
+]
+MIXES = {"api": API_MIX, "site": SITE_MIX, "read": READ_MIX}
 # Queries of the kinds operators type: a word, two words, a phrase, an exclusion, an `or`.
 SEARCH_QUERIES = [
     "ceph", "osd full", "pod crash looping", '"disk space"', "certificate -kubernetes",
@@ -154,6 +171,10 @@ class Generator:
             return "GET", self.choose("runbooks"), {}, None, None
         if name == "GET incident detail":
             return "GET", self.choose("incidents"), {}, None, None
+        if name == "GET own runbook with a token":
+            writer = self.rng.choice(self.writers)
+            headers = {"Authorization": f"Token {writer.token}"}
+            return "GET", self.rng.choice(writer.documents), headers, None, None
         if name == "GET /r/<alert>":
             return "GET", f"/r/{self.choose('alerts')}", {}, None, None
         if name == "GET /search/?q= page":
@@ -358,7 +379,8 @@ class Command(BaseCommand):
             "--mix",
             choices=sorted(MIXES),
             default="api",
-            help="api: the API's clients; site: search and pages as well (default api)",
+            help="api: the API's clients; site: search and pages as well; read: reads only, "
+            "none conditional, as replicas serve them (default api)",
         )
 
     def handle(self, url, manifest, rate, duration, find_max, factor, max_rate, p95_ms, **opts):
