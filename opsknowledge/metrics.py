@@ -77,8 +77,46 @@ class DatabasePoolCollector:
         yield from (connections, maximum, waiting)
 
 
+class ReplicaCollector:
+    """Per read replica (DATABASE_REPLICA_URLS), as this worker last saw it when choosing
+    where a safe request reads: its lag behind the primary in bytes of WAL, and whether it
+    is in use (0 while the worker leaves it alone after a failure). Read from memory: a
+    scrape costs no query."""
+
+    def collect(self):
+        import time
+
+        from django.conf import settings
+
+        from .replicas import health
+
+        aliases = getattr(settings, "DATABASE_REPLICAS", [])
+        if not aliases:
+            return
+        lag = GaugeMetricFamily(
+            "opsknowledge_database_replica_lag_bytes",
+            "How far the replica's replay was behind the primary's WAL position, in bytes, "
+            "when this worker last looked.",
+            labels=["alias", "pid"],
+        )
+        up = GaugeMetricFamily(
+            "opsknowledge_database_replica_up",
+            "1 while this worker may read from the replica, 0 while it leaves it alone after "
+            "a failure.",
+            labels=["alias", "pid"],
+        )
+        pid, now = str(os.getpid()), time.monotonic()
+        for alias in aliases:
+            if alias in health.lag_bytes:
+                lag.add_metric([alias, pid], health.lag_bytes[alias])
+            up.add_metric([alias, pid], 0 if health.is_down(alias, now) else 1)
+        yield from (lag, up)
+
+
 POOLS = DatabasePoolCollector()
+REPLICAS = ReplicaCollector()
 PROCESS_REGISTRY.register(POOLS)
+PROCESS_REGISTRY.register(REPLICAS)
 
 
 def exposition() -> tuple[bytes, str]:
@@ -87,6 +125,7 @@ def exposition() -> tuple[bytes, str]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         registry.register(POOLS)  # read live, not from the shared files
+        registry.register(REPLICAS)
     else:
         registry = PROCESS_REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -77,6 +77,8 @@ class _Health:
         self.down_until: dict[str, float] = {}
         self.primary_position = 0
         self.primary_read_at = float("-inf")
+        # alias -> bytes behind the primary when last looked at (for /metrics)
+        self.lag_bytes: dict[str, int] = {}
 
     def is_down(self, alias: str, now: float) -> bool:
         return self.down_until.get(alias, 0.0) > now
@@ -87,6 +89,7 @@ class _Health:
     def forget(self):
         with self.lock:
             self.down_until.clear()
+            self.lag_bytes.clear()
             self.primary_read_at = float("-inf")
 
 
@@ -137,9 +140,11 @@ def choose(caller: str | None) -> str:
             logger.warning("%s is not in recovery: not reading from it", alias)
             health.mark_down(alias, now)
             continue
+        lag = max(0, primary_position(now) - replayed)
+        health.lag_bytes[alias] = lag
         if needed is not None and replayed < needed:
             continue
-        if primary_position(now) - replayed > settings.DATABASE_REPLICA_MAX_LAG_BYTES:
+        if lag > settings.DATABASE_REPLICA_MAX_LAG_BYTES:
             continue
         return alias
     return PRIMARY

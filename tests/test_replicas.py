@@ -196,6 +196,19 @@ def test_another_callers_read_is_served_by_the_replica(writer):
         assert served.of("replica1", RUNBOOK_TABLE), "the runbook was not read from the replica"
         assert not served.of("default", RUNBOOK_TABLE)
     assert in_recovery("replica1")
+    metrics = replica_metrics()
+    assert metrics["up"] == 1.0 and metrics["lag_bytes"] >= 0, metrics
+
+
+def replica_metrics() -> dict:
+    """replica1's figures in /metrics, as this process last saw them."""
+    text = APIClient().get("/metrics").content.decode()
+    found = {}
+    for line in text.splitlines():
+        for name in ("lag_bytes", "up"):
+            if line.startswith(f'opsknowledge_database_replica_{name}{{alias="replica1"'):
+                found[name] = float(line.rsplit(" ", 1)[1])
+    return found
 
 
 def test_a_write_then_a_read_by_the_same_token_sees_the_write_despite_replica_delay(
@@ -320,6 +333,7 @@ def test_with_the_replica_stopped_reads_fall_back_to_the_primary_fast(writer, st
     elapsed = time.perf_counter() - started
     # One refused connection, then the replica is left alone for a few seconds.
     assert elapsed < 5, f"20 reads took {elapsed:.1f} s with the replica down"
+    assert replica_metrics()["up"] == 0.0
 
 
 # -- the same through gunicorn: two workers sharing write positions through Redis ---------
