@@ -35,6 +35,7 @@ LAYERS = [
             "opsknowledge.sourcelinks",
             "opsknowledge.addresses",
             "opsknowledge.metrics",
+            "opsknowledge.hotcache",
             "incidents.checks",
             "runbooks.body",
         ),
