@@ -2,8 +2,13 @@
 no query, any write invalidates it once committed, ETags and representations stay right,
 and nobody but an anonymous reader is ever served from it."""
 
+import http.client
+import http.cookies
+import json
+import re
 import statistics
 import time
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core.cache import caches
@@ -15,6 +20,8 @@ from opsknowledge.models import Role
 from opsknowledge.tests.factories import OrganisationFactory, member
 from runbooks.models import Runbook
 from runbooks.tests.factories import publish
+from tests.processes import gunicorn, manage, project_env, scratch_database
+from tests.test_throttling import REDIS, require_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +230,91 @@ def test_a_hit_is_much_faster_than_computing_the_briefing(client, alpen, hot, ca
             f"\nanonymous briefing GET, median: uncached {uncached:.2f} ms, cached {cached:.2f} ms"
         )
     assert cached < uncached
+
+
+# -- two servers, one database, one Redis: what a load balancer in front of them needs ------
+
+
+def cookies_of(headers) -> dict:
+    jar = http.cookies.SimpleCookie()
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            jar.load(value)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def request(base, method, path, *, body=None, headers=None):
+    """One request, redirects not followed; (status, header list, body)."""
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+def sign_in(base, username, password) -> str:
+    """The session cookie of a sign-in through the page, as a browser does it."""
+    _, headers, page = request(base, "GET", "/accounts/login/")
+    csrf = cookies_of(headers)["csrftoken"]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+    form = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
+    status, headers, _ = request(
+        base,
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf}",
+        },
+    )
+    assert status == 302, status
+    return cookies_of(headers)["sessionid"]
+
+
+def test_two_servers_share_sessions_and_invalidate_each_others_cache(tmp_path):
+    """Signed in on one server, the other knows you; an anonymous feed cached by one is
+    fresh on it right after a write answered 200 by the other."""
+    require_redis()
+    password = "pass-" + "x" * 20
+    with scratch_database(tmp_path) as database_url:
+        env = project_env(
+            DEBUG="1",  # pages without collectstatic; nothing here depends on it
+            SECRET_KEY="s" * 60,
+            DATABASE_URL=database_url,
+            CACHE_URL=f"redis://{REDIS[0]}:{REDIS[1]}/0",
+            OKB_DEMO_EDITOR_PASSWORD=password,
+            OKB_DEMO_VIEWER_PASSWORD=password,
+        )
+        assert manage("migrate", "-v0", env=env, timeout=300).returncode == 0
+        loaded = manage("load_demo", "--with-demo-accounts", env=env, timeout=300)
+        assert loaded.returncode == 0, loaded.stderr
+        issued = manage("create_token", "demo-editor", "--organisation", "alpenwolke", env=env)
+        assert issued.returncode == 0, issued.stderr
+        key = issued.stdout.strip()
+        log = (tmp_path / "servers.log").open("w")
+        with gunicorn(env, log=log) as one, gunicorn(env, log=log) as two:
+            session = sign_in(one, "demo-editor", password)
+            _, _, home = request(two, "GET", "/", headers={"Cookie": f"sessionid={session}"})
+            assert b"Signed in as <strong>demo-editor</strong>" in home
+
+            feed = "/feeds/runbooks.atom"
+            before = request(two, "GET", feed)[2]
+            assert request(two, "GET", feed)[2] == before  # filled, then a hit
+            status, _, body = request(
+                one,
+                "PATCH",
+                "/api/v1/runbooks/alpenwolke/cluster-api-machine-stuck/",
+                body=json.dumps({"title": "Machine stuck, as rewritten on server one"}),
+                headers={
+                    "Authorization": f"Token {key}",
+                    "Content-Type": "application/json",
+                    "If-Match": "*",
+                },
+            )
+            assert status == 200, body
+            after = request(two, "GET", feed)[2]
+    assert b"as rewritten on server one" in after and b"rewritten" not in before
