@@ -9,6 +9,7 @@ COPY pyproject.toml README.md LICENSE ./
 COPY opsknowledge ./opsknowledge
 COPY runbooks ./runbooks
 COPY incidents ./incidents
+COPY releases ./releases
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
@@ -20,5 +21,8 @@ RUN pip install . && DEBUG=1 python manage.py collectstatic --noinput -v0 \
 USER opsknowledge
 
 EXPOSE 8000
-# Migrations run on start; WhiteNoise serves the static files collected above.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn opsknowledge.wsgi:application --bind 0.0.0.0:8000 --workers 3 --access-logfile -"]
+# gunicorn only: several containers of this image serve one database, and migrations must
+# run once, before them (docker-compose.yml's `migrate`; alone:
+# `docker run --rm <image> python manage.py migrate --noinput` first). WhiteNoise serves the
+# static files collected above.
+CMD ["gunicorn", "opsknowledge.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

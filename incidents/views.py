@@ -9,10 +9,12 @@ from django.db.models import F
 from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
 from opsknowledge.exceptions import NotFound, PreconditionFailed
+from opsknowledge.hotcache import hot_cached
 from opsknowledge.models import Organisation
 from opsknowledge.pages import BADGE_PREFETCH, DocumentListView, DocumentPageView
 from opsknowledge.revisions import REVISION_NUMBER
@@ -147,6 +149,7 @@ class TransparencyPageView(TemplateView):
 
     template_name = "incidents/transparency.html"
 
+    @method_decorator(hot_cached)
     def get(self, request, *args, **kwargs):
         organisation = get_object_or_404(Organisation, slug=kwargs["slug"])
         context = {"organisation": organisation, "severity_colours": SEVERITY_COLOURS}

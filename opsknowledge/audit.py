@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
+from . import hotcache
 from .models import AuditEvent
 
 # How an Actor's `via` (revision vocabulary) is told in the log.
@@ -36,6 +37,9 @@ def record(
     detail: dict | None = None,
 ) -> AuditEvent:
     user = actor.user
+    # Every write records its event here, whichever channel it came through (API, forms,
+    # importers, commands): the one place that invalidates the anonymous readers' cache.
+    hotcache.content_changed()
     return AuditEvent.objects.create(
         user=user,
         username=user.get_username() if user is not None else "",

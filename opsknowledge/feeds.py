@@ -7,9 +7,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.syndication.views import Feed
 from django.http import Http404
 from django.urls import path
+from django.utils.decorators import method_decorator
 from django.utils.feedgenerator import Atom1Feed
 
 from . import kinds
+from .hotcache import hot_cached
 from .models import Component, Organisation, Release, Status
 from .models.documents import having_any
 
@@ -21,6 +23,10 @@ class DocumentFeed(Feed):
 
     def __init__(self, model=None, title_text: str = ""):
         self.model, self.title_text = model, title_text
+
+    @method_decorator(hot_cached)
+    def __call__(self, request, *args, **kwargs):
+        return super().__call__(request, *args, **kwargs)
 
     def get_object(self, request):
         return request.GET

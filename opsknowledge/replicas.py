@@ -204,6 +204,18 @@ class ReplicaReadsMiddleware:
         return response
 
 
+@contextlib.contextmanager
+def primary_reads():
+    """Reads in this block use the primary, whatever the request could use: for what is
+    computed once and then served to many (opsknowledge.hotcache), which must not store
+    what a lagging replica still shows under a generation its write has already bumped."""
+    token = _scope.set(None)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
         scope = _scope.get()

@@ -375,6 +375,10 @@ if CACHE_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 THROTTLE_CACHE = "default"
+# Anonymous readers' hottest answers (briefing, /r/, feeds, transparency) are kept in that
+# cache (opsknowledge.hotcache) only when it is shared: a write must reach every server's
+# copy to invalidate it.
+HOT_CACHE = bool(CACHE_URL)
 
 # Throttling (429 with Retry-After): <count>/<s|min|hour|day>. Anonymous readers are counted
 # per address, tokens and sessions per user, writes and sign-ins on their own stricter rates.

@@ -23,6 +23,9 @@ WHITENOISE_USE_FINDERS = True
 # Throttling is off except in the throttling tests (they switch it on): browser tests and
 # README's examples all come from 127.0.0.1 and would share one anonymous allowance.
 THROTTLE_ENABLED = False
+# The hot cache is off except in its own tests (tests/test_hot_cache.py switch it on): tests
+# that share one cache and roll their database back would meet each other's answers.
+HOT_CACHE = False
 # Tests that use a shared Redis write under a prefix of their own run and never flush it.
 if CACHE_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"okb-test-{os.getpid()}"  # noqa: F405

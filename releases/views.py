@@ -3,10 +3,12 @@ lands on) and the upgrade briefing."""
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.http import urlencode
 from django.views.generic import TemplateView
 
 from opsknowledge import kinds
+from opsknowledge.hotcache import hot_cached
 from opsknowledge.models import Component, Release, Status
 from opsknowledge.pages import with_badges
 from opsknowledge.visibility import Access
@@ -101,6 +103,7 @@ class UpgradeBriefingView(TemplateView):
 
     template_name = "releases/briefing.html"
 
+    @method_decorator(hot_cached)
     def get(self, request, *args, **kwargs):
         context = self.get_context_data(**kwargs)
         return self.render_to_response(context, status=context.pop("status"))

@@ -31,6 +31,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from opsknowledge.hotcache import hot_cached
 from opsknowledge.models import Component, Organisation, Release
 from opsknowledge.models.documents import Status
 from opsknowledge.references import did_you_mean
@@ -223,8 +224,10 @@ def not_found(request, alertname: str, *, unknown: UnknownParameter | None = Non
 
 # never_cache: the answer depends on who asks and changes as soon as a runbook is published;
 # it also makes the answer `private`, so no shared cache keeps a 302 naming a hidden slug.
+# The hot cache keeps anonymous readers' answers only, and a publication invalidates them.
 @never_cache
 @require_safe
+@hot_cached
 def alert_runbook(request, alertname: str):
     """302 to the best runbook for `alertname`, or a 404 page that helps find one."""
     try:

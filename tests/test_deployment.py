@@ -221,16 +221,93 @@ def test_replicas_of_sqlite_refuse_to_start():
     assert "DATABASE_REPLICA_URLS are PostgreSQL streaming replicas" in result.stderr
 
 
-def test_compose_web_service_gets_exactly_the_settings_environment():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    web = compose["services"]["web"]
-    assert set(web["environment"]) == set(settings.ENVIRONMENT_VARIABLES)
-    assert web["environment"]["DATABASE_URL"].startswith("postgres://")
-    assert web["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "/healthz" in " ".join(web["healthcheck"]["test"])
-    assert compose["services"]["db"]["image"].startswith("postgres:15")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def web_services(services: dict) -> dict:
+    return {name: service for name, service in services.items() if name.startswith("web")}
+
+
+def test_compose_has_the_scaled_out_topology():
+    services = compose()["services"]
+    assert set(services) == {"db", "db-replica", "redis", "migrate", "web1", "web2"}
+    assert services["db"]["image"].startswith("postgres:15")
+    assert services["db-replica"]["image"] == services["db"]["image"]
+    primary = " ".join(services["db"]["command"])
+    assert "wal_level=replica" in primary and "max_wal_senders=" in primary
+    # Two web servers, both reachable from the host.
+    ports = [service["ports"] for service in web_services(services).values()]
+    assert ports == [["8000:8000"], ["8001:8000"]]
+
+
+def test_compose_web_services_get_exactly_the_settings_environment():
+    services = compose()["services"]
+    assert len(web_services(services)) == 2
+    for name, web in web_services(services).items():
+        assert set(web["environment"]) == set(settings.ENVIRONMENT_VARIABLES), name
+        assert web["environment"]["DATABASE_URL"].startswith("postgres://"), name
+        assert web["environment"]["CACHE_URL"].startswith("redis://redis:"), name
+    # migrate runs the same settings: what it migrates is what the servers use.
+    assert services["migrate"]["environment"] == services["web1"]["environment"]
+
+
+def test_compose_web_services_wait_for_migrate_and_healthy_db_and_redis():
+    services = compose()["services"]
+    for name, web in web_services(services).items():
+        assert web["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"},
+            "db": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }, name
+        assert "/healthz" in " ".join(web["healthcheck"]["test"]), name
+    for name in ("db", "db-replica", "redis"):
+        assert services[name]["healthcheck"]["test"], name
+    assert services["migrate"]["depends_on"]["db"] == {"condition": "service_healthy"}
+
+
+def test_only_the_migrate_service_migrates():
+    services = compose()["services"]
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    commands = {
+        n: " ".join(s.get("command", []) + s.get("entrypoint", [])) for n, s in services.items()
+    }
+    assert [n for n, command in commands.items() if "migrate" in command] == ["migrate"]
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "migrate --noinput" in dockerfile and "gunicorn" in dockerfile
+    cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
+    assert "gunicorn" in cmd and "migrate" not in cmd
+
+
+def test_the_dockerfile_copies_every_app_it_installs():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for app in ("opsknowledge", "runbooks", "incidents", "releases", "templates", "static"):
+        assert f"COPY {app} ./{app}" in dockerfile, app
+
+
+def test_the_replica_clones_the_primary_with_its_entrypoint_script():
+    services = compose()["services"]
+    replica = services["db-replica"]
+    (entrypoint,) = replica["entrypoint"]
+    mounted = {
+        volume.split(":")[1]: ROOT / volume.split(":")[0]
+        for volume in replica["volumes"]
+        if volume.startswith("./")
+    }
+    script = mounted[entrypoint]
+    assert script.is_file() and script.stat().st_mode & 0o111, script
+    text = script.read_text()
+    # The pg_basebackup command itself (not a comment), continuation lines joined.
+    command = re.search(r"^\s*(?:\S+=\S*\s+)*pg_basebackup(?:.*\\\n)*.*", text, re.M).group(0)
+    assert re.search(r"\s-R\s", command) and "-X stream" in command, command
+    assert "PG_VERSION" in text  # only an empty volume is cloned
+    assert replica["environment"]["PRIMARY_HOST"] == "db"
+    assert replica["depends_on"]["db"] == {"condition": "service_healthy"}
+    # The primary lets it connect for replication.
+    initdb = [v for v in services["db"]["volumes"] if "docker-entrypoint-initdb.d" in v]
+    assert initdb and "host replication" in (ROOT / initdb[0].split(":")[0]).read_text()
+    for path in [script, ROOT / initdb[0].split(":")[0]]:
+        checked = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
 
 
 def test_settings_read_exactly_the_documented_variables():

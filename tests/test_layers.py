@@ -36,6 +36,7 @@ LAYERS = [
             "opsknowledge.addresses",
             "opsknowledge.metrics",
             "opsknowledge.replicas",
+            "opsknowledge.hotcache",
             "incidents.checks",
             "runbooks.body",
         ),

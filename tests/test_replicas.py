@@ -239,6 +239,22 @@ def test_a_write_then_a_read_by_the_same_token_sees_the_write_despite_replica_de
     assert served.of("replica1", RUNBOOK_TABLE)
 
 
+def test_the_hot_cache_fills_from_the_primary(writer, apply_delay, settings):
+    """What anonymous readers share (opsknowledge.hotcache) is computed once: from the
+    primary, or the lagging replica's old answer would be kept under the new generation."""
+    settings.HOT_CACHE = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert writer.put(URL, RUNBOOK, format="json").status_code == 201
+    with Served() as served:
+        feed = APIClient().get("/feeds/runbooks.atom")
+    assert feed.status_code == 200 and b"Ceph OSD full" in feed.content
+    assert served.of("default", RUNBOOK_TABLE) and not served.of("replica1", RUNBOOK_TABLE)
+    with Served() as served:  # and the hit costs neither database anything
+        again = APIClient().get("/feeds/runbooks.atom")
+    assert again.content == feed.content
+    assert not served.of("default") and not served.of("replica1")
+
+
 def test_a_signed_in_writer_reads_its_writes_through_its_session(apply_delay):
     """Sessions carry the position as tokens do (the browser's pages and the API alike)."""
     alpen = OrganisationFactory(slug="alpen")

@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from opsknowledge.api.documents import DocumentViewSet
 from opsknowledge.api.schema import ErrorSerializer
+from opsknowledge.hotcache import hot_cached
 from opsknowledge.models import Organisation
 from opsknowledge.revisions import etag, parse_if_match
 from opsknowledge.services import Actor
@@ -99,6 +101,7 @@ class TransparencyView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT, 400: ErrorSerializer},
     )  # fmt: skip
+    @method_decorator(hot_cached)
     def get(self, request, organisation):
         found = Organisation.objects.filter(slug=organisation).first()
         if found is None:

@@ -1,6 +1,7 @@
 """Release notes and the upgrade briefing over the API."""
 
 from django.http import Http404, HttpResponse
+from django.utils.decorators import method_decorator
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 
 from opsknowledge.api.permissions import ReadOnlyUnlessStaff
 from opsknowledge.api.schema import IF_NONE_MATCH, ErrorSerializer
+from opsknowledge.hotcache import hot_cached
 from opsknowledge.models import Release, Status
 from opsknowledge.visibility import Access
 
@@ -96,6 +98,7 @@ class UpgradePathView(APIView):
             404: ErrorSerializer,
         },
     )
+    @method_decorator(hot_cached)
     def get(self, request):
         params = request.query_params
         fmt = params.get("format")
