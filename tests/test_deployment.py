@@ -252,14 +252,18 @@ def test_compose_web_services_get_exactly_the_settings_environment():
     assert services["migrate"]["environment"] == services["web1"]["environment"]
 
 
-def test_compose_web_services_wait_for_migrate_and_healthy_db_and_redis():
+def test_compose_web_services_wait_for_migrate_and_healthy_databases_and_redis():
     services = compose()["services"]
     for name, web in web_services(services).items():
         assert web["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
             "db": {"condition": "service_healthy"},
+            "db-replica": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
         }, name
+        # They read from the replica, with the pool on.
+        assert "@db-replica:" in web["environment"]["DATABASE_REPLICA_URLS"], name
+        assert web["environment"]["DATABASE_POOL_MAX_SIZE"].endswith(":-4}"), name
         assert "/healthz" in " ".join(web["healthcheck"]["test"]), name
     for name in ("db", "db-replica", "redis"):
         assert services[name]["healthcheck"]["test"], name
