@@ -81,7 +81,9 @@ def export_all(directory: Path, *, include_secrets: bool = False, progress=None)
                 continue
             objects = model._default_manager.order_by("pk")
             rows = json.loads(
-                serializers.serialize("json", objects.iterator(), use_natural_foreign_keys=True)
+                serializers.serialize(
+                    "json", objects.iterator(), use_natural_foreign_keys=True, cls=ExactEncoder
+                )
             )
             if model is get_user_model() and not include_secrets:
                 for row in rows:

@@ -98,3 +98,22 @@ def test_import_refuses_a_target_that_holds_data_unless_merging(source, tmp_path
     refused = manage("import_all", str(tmp_path / "copy"), env=source)
     assert refused.returncode != 0
     assert "not empty" in refused.stderr and "--merge" in refused.stderr
+
+
+@pytest.mark.django_db
+def test_times_are_exported_to_the_microsecond(tmp_path):
+    """Django's JSON encoder cuts times to milliseconds: 12:00:00.000123 would come back as
+    12:00:00, and a second export would differ from the first (seen as a flaky round trip
+    whenever a row's time fell in the first millisecond of a second)."""
+    import datetime
+
+    from opsknowledge.backup import export_all
+    from opsknowledge.models import AuditEvent
+
+    event = AuditEvent.objects.create(via="command", action="test.precision")
+    moment = datetime.datetime(2026, 1, 2, 12, 0, 0, 123, tzinfo=datetime.UTC)
+    AuditEvent.objects.filter(pk=event.pk).update(created=moment)
+    export_all(tmp_path / "copy")
+    rows = json.loads((tmp_path / "copy" / "opsknowledge.auditevent.json").read_text())
+    (row,) = [row for row in rows if row["pk"] == event.pk]
+    assert row["fields"]["created"] == "2026-01-02T12:00:00.000123+00:00"
