@@ -31,7 +31,9 @@ from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
+from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
+from rest_framework.response import Response
 
 from .replicas import primary_reads
 
@@ -155,9 +157,14 @@ def _fill(view, request, *args, **kwargs):
     """Compute the answer an entry is made of. The one place an entry's content is read
     from the database: with read replicas, it must come from the primary (or a replica that
     has replayed the invalidating write), or a stale answer would be stored under the new
-    generation."""
+    generation. A page is rendered here too: its template may still run queries (a lazy
+    queryset, a related object), and rendered later they would read wherever the request
+    reads. A DRF answer is rendered by its view's dispatch; its data is computed by now."""
     with primary_reads():
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if isinstance(response, SimpleTemplateResponse) and not isinstance(response, Response):
+            response.render()
+        return response
 
 
 def hot_cached(view):

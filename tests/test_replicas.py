@@ -255,6 +255,40 @@ def test_the_hot_cache_fills_from_the_primary(writer, apply_delay, settings):
     assert not served.of("default") and not served.of("replica1")
 
 
+def test_a_hot_cached_page_is_rendered_from_the_primary(writer, settings):
+    """A page's template may run queries of its own when rendered (a lazy queryset): a fill
+    renders it on the primary, not later wherever the request reads."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.template import engines
+    from django.template.response import SimpleTemplateResponse
+
+    from opsknowledge.hotcache import hot_cached
+    from opsknowledge.replicas import ReadScope, _scope
+
+    settings.HOT_CACHE = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert writer.put(URL, RUNBOOK, format="json").status_code == 201
+    wait_for_replay()
+    template = engines["django"].from_string("{% for r in runbooks %}{{ r.title }}{% endfor %}")
+
+    @hot_cached
+    def page(request):
+        return SimpleTemplateResponse(template, {"runbooks": Runbook.objects.all()})
+
+    request = RequestFactory().get("/a-page/")
+    request.user, request.session = AnonymousUser(), {}
+    scope = _scope.set(ReadScope(caller=None))  # as the middleware sets it for a safe GET
+    try:
+        with Served() as served:
+            response = page(request)
+            if not response.is_rendered:
+                response.render()
+    finally:
+        _scope.reset(scope)
+    assert b"Ceph OSD full" in response.content
+    assert served.of("default", RUNBOOK_TABLE) and not served.of("replica1", RUNBOOK_TABLE)
+
+
 def test_a_signed_in_writer_reads_its_writes_through_its_session(apply_delay):
     """Sessions carry the position as tokens do (the browser's pages and the API alike)."""
     alpen = OrganisationFactory(slug="alpen")
