@@ -130,32 +130,20 @@ def tag_lock_keys(tags) -> list[int]:
     return sorted(keys)
 
 
-# True once this transaction holds the locks of the keys passed (sorted, so in key order).
+# Writers creating the same tag at once wait for each other behind these locks (PostgreSQL;
+# true once this transaction holds the locks of the keys passed, sorted, so in key order:
+# writers creating several tags cannot deadlock on them). Without them the writers race inside
+# `INSERT ... ON CONFLICT (name)`: ON CONFLICT settles a clash on its arbiter index only, and
+# a tag has a second unique index (slug). A writer that passes the arbiter's check before the
+# other's row is indexed then waits on the slug index and fails with a unique violation when
+# the other commits: a 409 for a write nothing was wrong with (seen under load). Behind the
+# lock the later writer's upsert sees the committed tag and takes its id. Released at the end
+# of the transaction. SQLite needs none: its writers are serialised by the database lock
+# (`tag_ids`, its path, is never taken on PostgreSQL).
 TAG_LOCKS_SQL = (
     "(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k)"
     " AS locks) >= 0"
 )
-
-
-def lock_new_tags(tags):
-    """Wait for any concurrent transaction creating one of `tags` to end (PostgreSQL).
-
-    Two writers that introduce the same tag at once would otherwise race inside
-    `INSERT ... ON CONFLICT (name)`: ON CONFLICT settles a clash on its arbiter index only,
-    and a tag has a second unique index (slug). A writer that passes the arbiter's check
-    before the other's row is indexed then waits on the slug index and fails with a unique
-    violation when the other commits: a 409 for a write nothing was wrong with (seen under
-    load). Behind this lock the later writer's upsert sees the committed tag and takes its
-    id. One statement, only in writes that create tags (RelationStatement takes them
-    inside its own statement instead: TAG_LOCKS_SQL). The locks are taken in key
-    order, so writers creating several tags cannot deadlock on them; they are released at
-    the end of the transaction."""
-    from django.db import connection
-
-    keys = tag_lock_keys(tags)
-    if keys and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {TAG_LOCKS_SQL}", [keys])
 
 
 def tag_ids(names) -> dict[str, int]:
@@ -164,7 +152,6 @@ def tag_ids(names) -> dict[str, int]:
     `tags.set()` costs a lookup, two savepoints and an insert per tag)."""
     ids, missing = _tag_plan(names)
     if missing:
-        lock_new_tags(missing)
         # A concurrent writer may have created one since: the upsert returns its id too.
         created = Tag.objects.bulk_create(
             missing, update_conflicts=True, unique_fields=["name"], update_fields=["name"]
@@ -245,7 +232,7 @@ class RelationStatement:
         ids_sql, params = "SELECT unnest(%s::integer[]) AS id", [list(known.values())]
         if missing:
             # A concurrent writer may have created one since: the upsert returns its id too.
-            # First the creators' locks (lock_new_tags), as a one-time filter evaluated
+            # First the creators' locks (TAG_LOCKS_SQL), as a one-time filter evaluated
             # before the first row is inserted; the conflict check sees rows committed
             # while we waited even though the statement's snapshot is older.
             name = f"new_tags_{len(self.parts)}"

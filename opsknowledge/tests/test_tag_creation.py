@@ -2,7 +2,7 @@
 
 `INSERT ... ON CONFLICT (name)` alone can fail with a unique violation on the tag's slug
 index when two writers introduce the same tag at the same instant (see
-`opsknowledge.models.documents.lock_new_tags`). The race itself is a matter of microseconds
+`opsknowledge.models.documents.TAG_LOCKS_SQL`). The race itself is a matter of microseconds
 and cannot be staged; what can be proven is the mechanism: a write that creates a tag waits
 for a concurrent creator of that tag, then takes the tag the other committed."""
 
