@@ -33,7 +33,6 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import SimpleTemplateResponse
 from django.utils import timezone
-from rest_framework.response import Response
 
 from .replicas import primary_reads
 
@@ -162,7 +161,8 @@ def _fill(view, request, *args, **kwargs):
     reads. A DRF answer is rendered by its view's dispatch; its data is computed by now."""
     with primary_reads():
         response = view(request, *args, **kwargs)
-        if isinstance(response, SimpleTemplateResponse) and not isinstance(response, Response):
+        # A DRF answer has no template (its renderer is chosen by dispatch, after this).
+        if isinstance(response, SimpleTemplateResponse) and response.template_name is not None:
             response.render()
         return response
 
