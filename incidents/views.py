@@ -90,6 +90,7 @@ class IncidentPageView(DocumentPageView):
 SEVERITY_COLOURS = {"sev1": "#8b0000", "sev2": "#d2691e", "sev3": "#daa520", "sev4": "#708090"}
 CHART_WIDTH, CHART_HEIGHT = 720, 160
 MONTH_TICKS = 8  # labels under the per-month chart, at 720 px about one per 90 px
+TICK_HALF_WIDTH = 40  # half a month label ("2026-01") at the small-screen size, in units
 
 
 def month_bars(months: list[dict]) -> dict:
@@ -104,6 +105,16 @@ def month_bars(months: list[dict]) -> dict:
         for index, month in enumerate(months)
         if index % step == 0
     ]
+    for number, tick in enumerate(ticks):
+        # Every other label, which a small screen hides to give the rest a readable size.
+        tick["alternate"] = number % 2 == 1
+        # A label centred on a bar at either edge would be cut off there (a small screen
+        # draws it about 80 units wide): it starts at the left edge or ends at the right.
+        tick["anchor"] = "middle"
+        if tick["x"] < TICK_HALF_WIDTH:
+            tick["x"], tick["anchor"] = 0, "start"
+        elif tick["x"] > CHART_WIDTH - TICK_HALF_WIDTH:
+            tick["x"], tick["anchor"] = CHART_WIDTH, "end"
     bars = []
     for index, month in enumerate(months):
         y = CHART_HEIGHT

@@ -187,7 +187,10 @@ def test_the_page_shows_charts_with_titles_and_the_same_figures_as_tables(client
     page = client.get("/organisations/acme/transparency/?days=90")
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count('<svg role="img"') == 2 and '<title id="month-chart-title">' in html
+    assert (
+        html.count('<svg class="chart" role="img"') == 2
+        and '<title id="month-chart-title">' in html
+    )
     assert html.count('class="month-tick"') >= 1
     assert "Postmortem coverage within 5 days" in html and "0 of 3" in html
     assert "anonymous visitors" in html
@@ -278,3 +281,20 @@ def test_the_month_chart_labels_its_axis_with_at_most_eight_months_the_first_inc
         "2020-02",
         "2020-03",
     ]
+
+
+def test_month_labels_at_the_chart_edges_stay_inside_it_and_every_other_one_can_hide():
+    """A label centred on the first or last bar would be cut off at the chart's edge (as it
+    was at 375 px): it is anchored to the edge instead. Small screens hide the alternate
+    ones, so the others have room at a readable size."""
+    months = [
+        {"month": f"2026-{n + 1:02d}", "sev1": 1, "sev2": 0, "sev3": 0, "sev4": 0}
+        for n in range(15)
+    ]
+    ticks = month_bars(months)["ticks"]
+    assert (ticks[0]["x"], ticks[0]["anchor"]) == (0, "start")
+    assert all(t["anchor"] == "middle" for t in ticks[1:-1])
+    assert [t["alternate"] for t in ticks] == [n % 2 == 1 for n in range(len(ticks))]
+    # 15 months, a label every second one: the last is on the last bar, 24 units from the
+    # right edge.
+    assert (ticks[-1]["month"], ticks[-1]["x"], ticks[-1]["anchor"]) == ("2026-15", 720, "end")
