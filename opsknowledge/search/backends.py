@@ -65,6 +65,11 @@ class Backend:
         """SQL true when the title or alert names have any of `words`."""
         raise NotImplementedError
 
+    def title_words_score(self, words) -> tuple[str, list]:
+        """SQL of a score of at most one per word, growing with how many of `words` the
+        title and alert names have: a fact of the row alone."""
+        raise NotImplementedError
+
     def title_boost(self, query: Query) -> tuple[str, tuple]:
         return (
             f"(CASE WHEN lower({{entry}}.title) = %s THEN {TITLE_BOOST} ELSE 0 END)",
@@ -164,9 +169,16 @@ class PostgreSQL(Backend):
         )
 
     def title_words_sql(self, words) -> tuple[str, list]:
-        """SQL true when the title or alert names have any of `words` (weight A)."""
+        """SQL true when the title or alert names have any of `words`: the title vector,
+        small enough to live in the row and with its own GIN index, not the full one."""
         sql, params = _pg_any_word_at_a(words)
-        return f"{{entry}}.vector @@ {sql}", params
+        return f"{{entry}}.title_vector @@ {sql}", params
+
+    def title_words_score(self, words) -> tuple[str, list]:
+        sql, params = _pg_any_word_at_a(words)
+        # ts_rank is below 1 for any vector (normalised by document length, 1: a long
+        # title of the same words ranks below a short one).
+        return f"ts_rank({{entry}}.title_vector, {sql}, 1) * {len(words)}", params
 
 
 def _pg_any_word_at_a(words) -> tuple[str, list]:
@@ -274,6 +286,15 @@ class SQLite(Backend):
 
     def title_words_sql(self, words) -> tuple[str, list]:
         return self._in("{text_a} : (" + " OR ".join(f'"{w}"' for w in words) + ")")
+
+    def title_words_score(self, words) -> tuple[str, list]:
+        # One point per word the title or alert names have, each one FTS lookup.
+        parts, params = [], []
+        for word in words:
+            sql, more = self._in(f'{{text_a}} : "{word}"')
+            parts.append(f"({sql})")
+            params += more
+        return " + ".join(parts), params
 
 
 def backend() -> Backend:

@@ -11,7 +11,7 @@ from ..models import SearchEntry
 from . import index
 from .backends import backend
 from .index import EntrySQL
-from .query import STOP_WORDS, Query, Term, words_of
+from .query import STOP_WORDS, words_of
 from .service import Hit, kinds, readable_entries
 
 LIMIT = 10
@@ -49,15 +49,15 @@ def related_documents(document, reader, *, limit: int = LIMIT) -> list[Hit]:
         conditions.append(component.template)
         condition_params += list(component.params)
     if title_words:
-        text = Query(groups=(tuple(Term((w,)) for w in title_words),))
-        match = engine.match(text)
-        conditions.append(match.template)
-        condition_params += list(match.params)
-        score = engine.score(
-            Query(groups=text.groups, original_groups=tuple((t,) for t in text.groups[0]))
-        )
-        parts.append(f"({score.template})")
-        params += list(score.params)
+        # Title to title (and alert names): a word in another document's body says little
+        # about its being about the same thing, and testing and ranking every body that has
+        # one of these words is what made this slow (150 ms at 25k documents).
+        sql, more = engine.title_words_sql(title_words)
+        conditions.append(sql)
+        condition_params += more
+        score, more = engine.title_words_score(title_words)
+        parts.append(f"({score})")
+        params += more
     if not conditions:
         return []
     candidates = (

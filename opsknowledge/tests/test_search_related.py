@@ -84,3 +84,19 @@ def test_related_costs_a_constant_number_of_queries(orgs, api, django_assert_max
     with django_assert_max_num_queries(8):
         response = api.get("/api/v1/runbooks/scs/crash/related/")
     assert len(response.json()["results"]) == 10
+
+
+def test_text_similarity_is_title_to_title_and_more_shared_words_rank_higher(orgs):
+    """A word of the title found only in another document's body does not make it related
+    (testing and ranking every body with a common word was the cost at scale); among
+    titles, the one sharing more of the words ranks first."""
+    mine = publish(organisation=orgs["scs"], slug="mine", title="Keystone token expiry storm")
+    publish(
+        organisation=orgs["alpenwolke"],
+        slug="body-only",
+        title="Quarterly review",
+        body="The keystone token expiry storm was discussed.",
+    )
+    publish(organisation=orgs["northbridge"], slug="one-word", title="Token budgets")
+    publish(organisation=orgs["northbridge"], slug="two-words", title="Keystone token rotation")
+    assert [h.slug for h in related_documents(mine, None)] == ["two-words", "one-word"]
