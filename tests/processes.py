@@ -29,9 +29,10 @@ def project_env(**overrides) -> dict:
     return env
 
 
-def manage(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
+def python(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
+    """This interpreter in its own process, with `args`, in `cwd`; output captured."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=cwd,
         env=env,
         input=input,
@@ -39,6 +40,10 @@ def manage(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
         text=True,
         timeout=timeout,
     )
+
+
+def manage(*args, env: dict, input: str | None = None, timeout=120, cwd=ROOT):
+    return python("manage.py", *args, env=env, input=input, timeout=timeout, cwd=cwd)
 
 
 # The commands prepare_instance() runs, in one process: each manage.py start costs about a
@@ -63,14 +68,7 @@ print(token.getvalue().strip())
 def prepare_instance(env: dict, organisation: str, name: str, editor="pipeline", timeout=300):
     """Make the database `env` names an instance as tests serve it: migrated, with the demo
     catalogue, `organisation` and its editor `editor`. Returns the editor's API token."""
-    result = subprocess.run(
-        [sys.executable, "-c", PREPARE_INSTANCE, organisation, name, editor],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    result = python("-c", PREPARE_INSTANCE, organisation, name, editor, env=env, timeout=timeout)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
