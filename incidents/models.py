@@ -89,6 +89,10 @@ class FailureReport(Document):
 
         return reverse("incident-page", kwargs=self.url_kwargs())
 
+    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+        # A failure report is shown on the step to each release it names.
+        return {("", release, "") for release in content.get("releases") or ()}
+
     @property
     def time_to_detect(self) -> int | None:
         if self.started_at and self.detected_at:

@@ -5,9 +5,9 @@ What a copy holds: users, organisations and memberships, the catalogue, document
 kind with their relations and every revision, release notes, tags, the audit log. Primary
 keys, revision numbers and timestamps are kept. References to content types and users are
 written by natural key (app and model; user name), since their ids differ between
-instances. Left out, and rebuilt on import: the search index. Left out unless
-`include_secrets`: password hashes (users come back with unusable passwords) and API
-tokens (a token's digest is the secret: without it a token is nothing).
+instances. Left out, and rebuilt on import: the search index and the briefing stamps. Left
+out unless `include_secrets`: password hashes (users come back with unusable passwords) and
+API tokens (a token's digest is the secret: without it a token is nothing).
 
 One file per model, in dependency order, plus `manifest.json` with the counts, the format
 version and whether secrets are included.
@@ -26,6 +26,8 @@ from django.core.management.color import no_style
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 
+from . import stamps
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 # Apps whose models a copy holds (every model of them unless excluded below).
@@ -35,6 +37,7 @@ EXCLUDED = {
     "auth.permission",  # created by migrate
     "opsknowledge.searchentry",
     "opsknowledge.searchword",
+    "opsknowledge.briefingstamp",  # counted again on import (stamps.recount)
 }
 SECRET_MODELS = {"opsknowledge.apitoken"}
 UNUSABLE_PASSWORD = "!"  # what Django's set_unusable_password() starts with
@@ -142,6 +145,9 @@ def import_all(directory: Path, *, merge: bool = False, progress=None) -> dict:
             if progress:
                 progress(name, loaded)
         _reset_sequences(imported_models)
+        # The briefing stamps count what the copy holds, not what the target held: the
+        # services keep them from here on.
+        stamps.recount()
     users = counts.get(label(get_user_model()), 0)
     return {
         "counts": counts,

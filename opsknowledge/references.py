@@ -14,7 +14,7 @@ import datetime
 import difflib
 import re
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
@@ -57,13 +57,19 @@ def resolve(queryset, value, *, noun: str | None = None, aliases: bool = False):
     return found
 
 
-def resolve_many(queryset, values, *, noun: str | None = None, aliases: bool = False) -> list:
-    """Each of `values` resolved as by `resolve`; duplicates fold into one."""
+def resolve_many(
+    queryset, values, *, noun: str | None = None, aliases: bool = False, known=None
+) -> list:
+    """Each of `values` resolved as by `resolve`; duplicates fold into one. `known`: the
+    objects of the queryset's model already looked up by slug (`catalogue_objects`)."""
     if isinstance(values, str) or not isinstance(values, list | tuple):
         raise ValidationError("Give a list of slugs.")
     # One query for the slugs as given; aliases and unknown slugs (rare) one by one.
     slugs = [value.strip() for value in values if isinstance(value, str)]
-    by_slug = {obj.slug: obj for obj in queryset.filter(slug__in=slugs)} if slugs else {}
+    if known is not None:
+        by_slug = known
+    else:
+        by_slug = {obj.slug: obj for obj in queryset.filter(slug__in=slugs)} if slugs else {}
     found = {}
     for value in values:
         obj = by_slug.get(value.strip()) if isinstance(value, str) else None
@@ -131,19 +137,52 @@ def resolve_document(queryset, reference):
     return document
 
 
-def field_value(field, value):
+def catalogue_objects(model, data: dict, catalogue: tuple) -> dict:
+    """The objects of the `catalogue` models (components, releases) that `data`, a write of
+    `model`, names by slug, looked up with one query per catalogue model
+    ({catalogue model: {slug: object}}): a runbook's releases,
+    `upgrade_from` and `upgrade_to` are one query, not three. Aliases and unknown slugs
+    are left to `field_value`, which resolves them one by one."""
+    wanted = {}
+    for name, value in data.items():
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:  # not a model field: nothing to look up
+            continue
+        related = field.related_model if field.is_relation else None
+        if related not in catalogue:
+            continue  # tags, the organisation (the address), users
+        values = value if field.many_to_many and isinstance(value, list | tuple) else [value]
+        if len(values) > model.LIST_LIMITS.get(name, len(values)):
+            continue  # refused by the caller before any per-item work
+        slugs = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        if slugs:
+            wanted.setdefault(related, set()).update(slugs)
+    return {
+        related: {obj.slug: obj for obj in related.objects.filter(slug__in=sorted(slugs))}
+        for related, slugs in wanted.items()
+    }
+
+
+def field_value(field, value, known: dict | None = None):
     """`value`, as written (JSON, front matter, a form), converted to what model `field`
-    stores: catalogue objects for slugs, dates for ISO strings; naive times are UTC."""
+    stores: catalogue objects for slugs, dates for ISO strings; naive times are UTC.
+    `known`: objects already looked up (`catalogue_objects`)."""
     if field.many_to_many:
         if value is None:
             value = []
         if isinstance(value, list | tuple) and all(isinstance(v, models.Model) for v in value):
             return list(value)
         queryset = field.related_model.objects.all()
-        return resolve_many(queryset, value, aliases=hasattr(queryset, "lookup"))
+        by_slug = None if known is None else known.get(field.related_model, {})
+        return resolve_many(queryset, value, aliases=hasattr(queryset, "lookup"), known=by_slug)
     if field.is_relation:
         if value is None or value == "" or isinstance(value, models.Model):
             return value or None
+        if known is not None and isinstance(value, str):
+            found = known.get(field.related_model, {}).get(value.strip())
+            if found is not None:
+                return found
         queryset = field.related_model.objects.all()
         return resolve(queryset, value, aliases=hasattr(queryset, "lookup"))
     if isinstance(value, bool) and not isinstance(field, models.BooleanField):

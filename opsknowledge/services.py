@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import JSONField, OuterRef, Subquery
 from django.utils import timezone
 
-from . import audit, markdown, references, sourcelinks
+from . import audit, markdown, references, sourcelinks, stamps
 from .addresses import client_address
 from .exceptions import (
     Conflict,
@@ -29,7 +29,7 @@ from .exceptions import (
     UnacknowledgedWarnings,
     ValidationError,
 )
-from .models import License, Revision, Status, Visibility
+from .models import Component, License, Release, Revision, Status, Visibility
 from .referrers import describe, referrers
 from .revisions import ANY, snapshot, snapshot_value
 from .search import index as search_index
@@ -138,6 +138,7 @@ def _normalised(model, data: dict, access, document=None) -> dict:
     to other documents (None: the operator, who may refer to any); `document` the one
     written (None: a new one), whose rows the data may name by id."""
     converted, errors = {}, {}
+    known = references.catalogue_objects(model, data, (Component, Release))
     for name, value in data.items():
         if name in ADDRESS_FIELDS:
             continue  # checked by _check_address, never written
@@ -158,7 +159,7 @@ def _normalised(model, data: dict, access, document=None) -> dict:
                     field = model._meta.get_field(name)
                 except FieldDoesNotExist:  # not a model field: nothing to store
                     continue
-                value = references.field_value(field, value)
+                value = references.field_value(field, value, known)
                 if isinstance(value, str) and name not in model.MARKDOWN_FIELDS:
                     value = value.strip()  # titles and summaries; Markdown stays as written
                 elif isinstance(value, str):
@@ -440,6 +441,7 @@ def document_create(
     content = _content_after(document, data, None)
     _check_warnings(document, None, content, acknowledge_warnings)
     record_revision(document, 1, content, actor, message or "Created")
+    stamps.record(document, None, content)
     search_index.update(document, content)
     document.written_content = content
     document.written_objects = _written_objects(model, data)
@@ -523,6 +525,7 @@ def document_update(
         after = _content_after(current, data, before)
         _check_warnings(current, before, after, acknowledge_warnings)
         record_revision(current, expected + 1, after, actor, message or "Updated")
+        stamps.record(current, before, after)
         search_index.update(current, after)
         current.written_content = after
         current.written_objects = _written_objects(model, data)

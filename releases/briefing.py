@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from incidents.models import FailureReport
 from opsknowledge import markdown
-from opsknowledge.models import Component, Release, Status
+from opsknowledge.models import BriefingStamp, Component, Release, Status
 from opsknowledge.models.documents import having_any
 from opsknowledge.visibility import Access
 from runbooks.models import Runbook
@@ -50,18 +50,17 @@ except importlib.metadata.PackageNotFoundError:  # running from a tree that is n
 
 @dataclass
 class Stamp:
-    """What identifies a set of rows cheaply: its size, and sums and maxima of what changes
-    on every write (a revision bump, `updated`) and of the ids (one row swapped for
-    another)."""
+    """What identifies the set of rows a reader sees on a step cheaply: its size, a version
+    that changes on every write to one of them (or one joining or leaving the set), and the
+    latest such write."""
 
     count: int = 0
-    ids: int = 0
-    revisions: int = 0
+    version: str = ""
     updated: datetime | None = None
 
     def __str__(self):
         at = self.updated.isoformat() if self.updated else ""
-        return f"{self.count}:{self.ids}:{self.revisions}:{at}"
+        return f"{self.count}:{self.version}:{at}"
 
 
 @dataclass
@@ -227,7 +226,47 @@ def _readable(queryset, briefing: Briefing):
 
 
 def _stamp(briefing: Briefing) -> None:
-    """One aggregate query per kind of row for the whole path, grouped by step."""
+    """The stamps the write services keep (models.BriefingStamp), summed over what the
+    reader may see: one query over a few rows per step, whatever the number of documents.
+    A component filter is not kept in stamps (a document has several components, and a
+    parent's filter takes its children): then the documents are aggregated instead."""
+    if briefing.component_ids is not None:
+        _aggregate_stamps(briefing)
+        return
+    by_release = {step.release.pk: step for step in briefing.steps}
+    names = {
+        Runbook._meta.model_name: "runbooks",
+        FailureReport._meta.model_name: "incidents",
+        ReleaseNote._meta.model_name: "notes",
+    }
+    rows = (
+        _readable(BriefingStamp.objects.all(), briefing)
+        .filter(release__in=list(by_release), kind__in=list(names))
+        .values_list("kind", "release_id", "start_pk", "note_kind")
+        .annotate(n=Sum("count"), version=Sum("version"), at=Max("updated"))
+        .order_by()
+    )
+    totals = {}
+    for kind, release_pk, start_pk, note_kind, count, version, updated in rows:
+        step = by_release[release_pk]
+        # A runbook counts on the step from the release before; a note only of a kind shown.
+        if kind == Runbook._meta.model_name and start_pk != step.previous.pk:
+            continue
+        if kind == ReleaseNote._meta.model_name and note_kind not in briefing.kinds:
+            continue
+        key = (release_pk, names[kind])
+        total = totals.setdefault(key, [0, 0, None])
+        total[0] += count
+        total[1] += version
+        total[2] = max(total[2] or updated, updated)
+    for (release_pk, name), (count, version, updated) in totals.items():
+        by_release[release_pk].stamps[name] = Stamp(count, str(version), updated)
+
+
+def _aggregate_stamps(briefing: Briefing) -> None:
+    """One aggregate query per kind of row for the whole path, grouped by step: the size,
+    sums of the ids and revisions (an edit, or one row swapped for another) and the latest
+    `updated` of what the reader may see."""
     by_release = {step.release.pk: step for step in briefing.steps}
     grouped = (
         ("notes", _notes(briefing), "release_id", Value(0)),
@@ -242,7 +281,7 @@ def _stamp(briefing: Briefing) -> None:
         )
         for row in rows:
             by_release[row[step_column]].stamps[name] = Stamp(
-                row["n"], row["ids"], row["revs"] or 0, row["at"]
+                row["n"], f"{row['ids']}:{row['revs'] or 0}", row["at"]
             )
 
 

@@ -105,3 +105,7 @@ class ReleaseNote(models.Model):
     def content_data(self) -> dict:
         """The content a revision records (`opsknowledge.revisions.snapshot`)."""
         return {name: getattr(self, name) for name in self.CONTENT_FIELDS}
+
+    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+        """As `Document.briefing_steps`: a note is shown on its release's step, by kind."""
+        return {("", self.release.slug, content["kind"])}

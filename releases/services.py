@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from opsknowledge import markdown
+from opsknowledge import markdown, stamps
 from opsknowledge.exceptions import Conflict, ValidationError
 from opsknowledge.revisions import snapshot
 from opsknowledge.search import index as search_index
@@ -69,5 +69,6 @@ def release_note_upsert(
     record_revision(
         note, note.revision, content, actor, message or ("Created" if before is None else "Updated")
     )
+    stamps.record(note, before, content)
     search_index.update(note, content)
     return ("created" if before is None else "updated"), note

@@ -47,6 +47,13 @@ class Runbook(AdoptableDocument):
     class Meta(AdoptableDocument.Meta):
         pass
 
+    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+        # An upgrade runbook is shown on the step to its `upgrade_to` when it starts from
+        # the release before it (the briefing checks that against the release chain).
+        if content.get("upgrade_from") and content.get("upgrade_to"):
+            return {(content["upgrade_from"], content["upgrade_to"], "")}
+        return set()
+
     def clean(self):
         super().clean()
         start, end = self.upgrade_from, self.upgrade_to

@@ -87,10 +87,18 @@ def test_a_round_trip_keeps_every_row_field_by_field(source, tmp_path, include_s
             "print(SearchEntry.objects.count())\n"
             "new = Organisation.objects.create(slug='after-restore', name='x')\n"
             "others = Organisation.objects.exclude(pk=new.pk)\n"
-            "print(new.pk > max(others.values_list('pk', flat=True)))",
+            "print(new.pk > max(others.values_list('pk', flat=True)))\n"
+            "from opsknowledge import stamps\n"
+            "from opsknowledge.models import BriefingStamp\n"
+            "def key(s): return (s.kind, s.release_id, s.start_pk, s.note_kind,"
+            " s.organisation_id, s.visibility, s.count)\n"
+            "kept = sorted(map(key, BriefingStamp.objects.all()))\n"
+            "print(len(kept), kept == sorted(map(key, stamps.counted())))",
             env=target,
         ).stdout.split()
         assert int(check[0]) > 0 and check[1] == "True"
+        # The briefing stamps (not in the copy) count what was imported.
+        assert int(check[2]) > 0 and check[3] == "True", check
 
 
 def test_import_refuses_a_target_that_holds_data_unless_merging(source, tmp_path):

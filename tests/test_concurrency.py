@@ -144,3 +144,45 @@ def test_writers_introducing_the_same_new_tag_at_once_all_succeed(server):
         assert [status for status, _, _ in results] == [201] * WRITERS, results
         for url in urls:
             assert http("GET", url, headers=auth)[2]["tags"] == [tag]
+
+
+def test_concurrent_writes_to_one_step_keep_its_briefing_counts_exact(server):
+    """Writers publishing, moving and archiving upgrade runbooks of the same steps at once:
+    each write moves the stamps of its steps (opsknowledge.stamps) in its own transaction,
+    upserting them in one order, so none deadlocks and no count is lost."""
+    base, auth = server
+    upgrade = {"status": "published", "visibility": "public"}
+    urls = [f"{base}/api/v1/runbooks/alpen/step-race-{n}/" for n in range(WRITERS)]
+    created = race(
+        [
+            lambda url=url: http(
+                "PUT",
+                url,
+                {"title": "Step", **upgrade, "upgrade_from": "r2", "upgrade_to": "r3"},
+                auth,
+            )
+            for url in urls
+        ]
+    )
+    assert [status for status, _, _ in created] == [201] * WRITERS, created
+
+    def briefing():
+        status, _, body = http("GET", f"{base}/api/v1/upgrade-path/?from=r2&to=r4", headers=auth)
+        assert status == 200, body
+        return [step["runbooks_count"] for step in body["steps"]]
+
+    assert briefing() == [WRITERS, 0]
+    # Half move on to the next step, half are archived, all at once.
+    moved = race(
+        [
+            lambda n=n, url=url: http(
+                "PATCH",
+                url,
+                {"upgrade_from": "r3", "upgrade_to": "r4"} if n % 2 else {"status": "archived"},
+                {**auth, "If-Match": '"1"'},
+            )
+            for n, url in enumerate(urls)
+        ]
+    )
+    assert [status for status, _, _ in moved] == [200] * WRITERS, moved
+    assert briefing() == [0, WRITERS // 2]

@@ -49,6 +49,7 @@ LAYERS = [
             "opsknowledge.audit",
             "opsknowledge.members",
             "opsknowledge.search.index",
+            "opsknowledge.stamps",
             "runbooks.services",
             "incidents.services",
             "releases.services",

@@ -253,9 +253,9 @@ PAGE_QUERIES = {
     "/runbooks/alpenwolke/rb-0/diff/?from=1&to=2": 3,
     # document, components, releases, tags, alerts, then the snapshot's tags
     "/runbooks/alpenwolke/rb-0/markdown/": 8,
-    # releases, components, the briefing's plan (chain, per-step aggregates) and its rows
-    # (notes, the top runbooks and reports per step, their releases)
-    "/upgrade/?from=r2&to=r4": 9,
+    # releases, components, the briefing's plan (chain, the stamps of its steps) and its
+    # rows (notes, the top runbooks and reports per step)
+    "/upgrade/?from=r2&to=r4": 7,
 }
 # A signed-in member: + session, user, memberships (for visibility), and the header's
 # memberships with their organisations ("signed in as … in organisation …"); on a runbook

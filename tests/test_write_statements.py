@@ -125,3 +125,19 @@ def test_a_token_patch_of_one_action_items_status(catalogue, token_client):
     # not read back), the revision, the search index entry, release: 13; + the audit
     # event, written in the same transaction (issue 18): 14.
     assert len(sql) == 14, "\n".join(sql)
+
+
+def test_a_token_put_of_an_upgrade_runbook(editor):
+    url = "/api/v1/runbooks/alpen/osd-full/"
+    data = {**RUNBOOK, "upgrade_from": "r3", "upgrade_to": "r4"}
+    response, sql = statements(editor, "put", url, data, HTTP_IF_MATCH="*")
+    assert response.json()["upgrade_to"] == "r4"
+    # The PUT above, with the releases, upgrade_from and upgrade_to looked up in one query
+    # (they were three); + the release chain, for the check that r4 comes after r3; + the
+    # briefing stamps of its step (opsknowledge.stamps), written in the same transaction:
+    # 16 on PostgreSQL, one over the 15 of the issue, for the chain check.
+    assert len(sql) == (16 if connection.vendor == "postgresql" else 20), "\n".join(sql)
+    releases_read = [
+        s for s in sql if s.startswith("SELECT") and 'FROM "opsknowledge_release"' in s
+    ]
+    assert len(releases_read) == 2, releases_read  # the three slugs, then the chain

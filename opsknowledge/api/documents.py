@@ -129,6 +129,16 @@ class DocumentSerializer(serializers.ModelSerializer):
         help_text="Publish although the document has warnings.",
     )
 
+    def to_internal_value(self, data):
+        # Every component and release the write names by slug, looked up once per model
+        # before the fields resolve them (`fields.known_objects`): a runbook's releases,
+        # upgrade_from and upgrade_to are one query.
+        if isinstance(data, dict):
+            self.known_objects = references.catalogue_objects(
+                self.Meta.model, data, (Component, Release)
+            )
+        return super().to_internal_value(data)
+
     class Meta:
         fields = [
             "organisation",

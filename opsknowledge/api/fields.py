@@ -22,6 +22,12 @@ def page_values(field, instance):
     return None
 
 
+def known_objects(field) -> dict:
+    """The catalogue objects the field's serializer looked up for all its fields at once
+    (`DocumentSerializer.to_internal_value`), by model and slug; {} when none."""
+    return getattr(field.root, "known_objects", None) or {}
+
+
 class PageValuesSlugsField(serializers.ManyRelatedField):
     """Many slugs: read from the page's values when a list loaded them."""
 
@@ -42,9 +48,14 @@ class PageValuesSlugsField(serializers.ManyRelatedField):
         child = self.child_relation
         if not all(isinstance(item, str) for item in data):
             child.fail("invalid")
+        queryset = child.get_queryset()
         try:  # one query for the whole list, not one per slug
             return references.resolve_many(
-                child.get_queryset(), list(data), noun=child.noun, aliases=child.aliases
+                queryset,
+                list(data),
+                noun=child.noun,
+                aliases=child.aliases,
+                known=known_objects(self).get(queryset.model),
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
@@ -73,6 +84,10 @@ class SlugReferenceField(serializers.SlugRelatedField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        queryset = self.get_queryset()
+        found = known_objects(self).get(queryset.model, {}).get(data.strip())
+        if found is not None:
+            return found
         try:
             return references.resolve(
                 self.get_queryset(), data, noun=self.noun, aliases=self.aliases

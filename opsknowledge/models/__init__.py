@@ -4,11 +4,13 @@ from .catalogue import Component, Membership, Organisation, Release, Role
 from .documents import Document, Language, License, Status, Visibility
 from .revisions import Revision
 from .search import SearchEntry, SearchWord
+from .stamps import BriefingStamp
 from .tokens import APIToken
 
 __all__ = [
     "APIToken",
     "AuditEvent",
+    "BriefingStamp",
     "Component",
     "Document",
     "Language",

@@ -377,6 +377,13 @@ class Document(models.Model):
     def is_archived(self) -> bool:
         return self.status == Status.ARCHIVED
 
+    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+        """The upgrade-briefing steps that `content` (a snapshot of this document) is shown
+        on when published, as (slug of the release an upgrade starts from or "", slug of
+        the step's release, note kind or ""); `opsknowledge.stamps` keeps their stamps.
+        Kinds that briefings show override it."""
+        return set()
+
     def content_data(self) -> dict:
         """The content fields as the write services take them: model instances for
         references, lists for relations."""
