@@ -20,6 +20,7 @@ class FailureReport(Document):
     """A blameless postmortem or public root-cause analysis."""
 
     kind = "incident"
+    BRIEFING_BY_RELEASES = True  # shown on the step of each release it names
     SERIALIZER = "incidents.api.serializers.FailureReportSerializer"
     STATUS_CHOICES = Status.choices
     SECTIONS = (
@@ -89,9 +90,9 @@ class FailureReport(Document):
 
         return reverse("incident-page", kwargs=self.url_kwargs())
 
-    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+    def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         # A failure report is shown on the step to each release it names.
-        return {("", release, "") for release in content.get("releases") or ()}
+        return {(0, pk, "") for pk in release_ids}
 
     @property
     def time_to_detect(self) -> int | None:

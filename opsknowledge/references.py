@@ -66,10 +66,10 @@ def resolve_many(
         raise ValidationError("Give a list of slugs.")
     # One query for the slugs as given; aliases and unknown slugs (rare) one by one.
     slugs = [value.strip() for value in values if isinstance(value, str)]
-    if known is not None:
-        by_slug = known
-    else:
-        by_slug = {obj.slug: obj for obj in queryset.filter(slug__in=slugs)} if slugs else {}
+    by_slug = dict(known or {})
+    missing = [slug for slug in slugs if slug not in by_slug]
+    if missing:
+        by_slug.update({obj.slug: obj for obj in queryset.filter(slug__in=missing)})
     found = {}
     for value in values:
         obj = by_slug.get(value.strip()) if isinstance(value, str) else None

@@ -441,7 +441,7 @@ def document_create(
     content = _content_after(document, data, None)
     _check_warnings(document, None, content, acknowledge_warnings)
     record_revision(document, 1, content, actor, message or "Created")
-    stamps.record(document, None, content)
+    stamps.record(document, None, data)
     search_index.update(document, content)
     document.written_content = content
     document.written_objects = _written_objects(model, data)
@@ -492,6 +492,8 @@ def document_update(
         if if_match != ANY and current.revision not in if_match:
             raise PreconditionFailed(current.revision)
         expected = current.revision
+        # What the briefing stamps counted it in, before its columns and relations change.
+        shown_before = stamps.before_write(current)
         columns = _columns(model, data, _links(model, current.organisation, data, current))
         for attname, value in columns.items():
             setattr(current, attname, value)
@@ -525,7 +527,7 @@ def document_update(
         after = _content_after(current, data, before)
         _check_warnings(current, before, after, acknowledge_warnings)
         record_revision(current, expected + 1, after, actor, message or "Updated")
-        stamps.record(current, before, after)
+        stamps.record(current, shown_before, data)
         search_index.update(current, after)
         current.written_content = after
         current.written_objects = _written_objects(model, data)

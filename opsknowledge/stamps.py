@@ -1,7 +1,8 @@
 """Keeping the briefing stamps (`models.BriefingStamp`): every write service that changes a
-runbook, failure report or release note calls `record()` in its transaction, with the
-content before and after, and the stamps of the steps the document is shown on (before, and
-after) move in one statement.
+runbook, failure report or release note takes `shown()` of the document before and after
+the write and calls `record()` in its transaction, and the stamps of the steps it is shown
+on (before, and after) move in one statement. Steps are release ids read from the document
+itself, never slugs from a stored snapshot, which keeps a renamed release's old slug.
 
 A stamp counts the published documents of one (kind, step, organisation, visibility) and
 has a version that each such write increases, so that a briefing's ETag, a sum of the
@@ -12,6 +13,8 @@ that hold the kept stamps against it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Max
@@ -26,20 +29,52 @@ UNIQUE = ", ".join(
 )
 
 
-def _keys(document, content: dict | None) -> set[tuple[str, str, str, str]]:
-    """(start slug, release slug, note kind, visibility) of each stamp `content` counts in."""
-    if content is None or content.get("status") != Status.PUBLISHED:
+def stored_release_ids(document) -> list[int]:
+    """The releases `document` names as stored now, when its stamps depend on them (a
+    published failure report): read before a write changes them. [] otherwise, at no cost."""
+    if not document.BRIEFING_BY_RELEASES or document.pk is None:
+        return []
+    if document.status != Status.PUBLISHED:
+        return []  # counted nowhere: which releases it names does not matter
+    return list(document.releases.values_list("pk", flat=True))
+
+
+def shown(document, release_ids=()) -> set[tuple[int, int, str, str]]:
+    """(start pk, release pk, note kind, visibility) of each stamp `document`, as it stands
+    in memory, counts in: none unless it is published."""
+    if document.status != Status.PUBLISHED:
         return set()
-    visibility = content["visibility"]
-    return {(*step, visibility) for step in document.briefing_steps(content)}
+    return {(*step, document.visibility) for step in document.briefing_steps(release_ids)}
 
 
-def record(document, before: dict | None, after: dict | None) -> None:
-    """The stamps of `document`'s steps after a write that changed its content from
-    `before` (None: created) to `after`: one statement, none when neither is shown on a
-    briefing. Runs in the write's transaction, under the write's row lock on `document`;
-    stamp rows are upserted in one order, so concurrent writers cannot deadlock on them."""
-    was, now = _keys(document, before), _keys(document, after)
+@dataclass(frozen=True)
+class Before:
+    """What a document counted in before a write (`before_write`), taken before the write
+    changes its columns and relations."""
+
+    published: bool
+    release_ids: list[int]
+    keys: set
+
+
+def before_write(document) -> Before:
+    release_ids = stored_release_ids(document)
+    return Before(document.status == Status.PUBLISHED, release_ids, shown(document, release_ids))
+
+
+def record(document, before: Before | None, data: dict) -> None:
+    """The stamps of `document`'s steps after a write of `data` (the written fields, with
+    catalogue objects) that moved it from `before` (None: created) to what it is now: one
+    statement, none when it is shown on no briefing either side. Runs in the write's
+    transaction, under its row lock on `document`; stamp rows are upserted in one order,
+    so concurrent writers cannot deadlock on them."""
+    if "releases" in data:
+        release_ids = [release.pk for release in data["releases"]]
+    elif before is not None and before.published:
+        release_ids = before.release_ids  # unchanged by this write
+    else:
+        release_ids = stored_release_ids(document)
+    was, now = (before.keys if before else set()), shown(document, release_ids)
     keys = sorted(was | now)
     if not keys:
         return
@@ -48,37 +83,26 @@ def record(document, before: dict | None, after: dict | None) -> None:
     for position, key in enumerate(keys):
         params += [*key, (key in now) - (key in was), position]
     updated = connection.ops.adapt_datetimefield_value(timezone.now())
-    # Release slugs are resolved in the statement (a snapshot names releases by slug); a
-    # slug no release has any more counts nowhere. `WHERE true` lets SQLite tell the
-    # upsert's ON from a join's.
+    # `WHERE true` lets SQLite tell the upsert's ON from a join's.
     sql = f"""
-        WITH wanted (start_slug, release_slug, note_kind, visibility, delta, position)
+        WITH wanted (start_pk, release_id, note_kind, visibility, delta, position)
             AS (VALUES {values})
         INSERT INTO {TABLE}
             (kind, release_id, start_pk, note_kind, organisation_id, visibility,
              count, version, updated)
-        SELECT %s, r.id, COALESCE(s.id, 0), w.note_kind, %s, w.visibility,
-               CAST(w.delta AS integer), 1, %s
+        SELECT %s, CAST(w.release_id AS integer), CAST(w.start_pk AS integer), w.note_kind,
+               %s, w.visibility, CAST(w.delta AS integer), 1, %s
         FROM wanted w
-        JOIN opsknowledge_release r ON r.slug = w.release_slug
-        LEFT JOIN opsknowledge_release s ON s.slug = w.start_slug
         WHERE true
         ORDER BY CAST(w.position AS integer)
         ON CONFLICT ({UNIQUE}) DO UPDATE SET
             count = {TABLE}.count + excluded.count,
             version = {TABLE}.version + 1,
             updated = excluded.updated
-        RETURNING id
     """
     params += [type(document)._meta.model_name, document.organisation_id, updated]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        resolved = len(cursor.fetchall())  # rows inserted or updated (rowcount is not, on SQLite)
-    if resolved < len(keys):
-        # A slug no release has: `before` is the stored snapshot, which still names a
-        # release by the slug it had then (renamed since). Which stamp it counted in is
-        # not known by that slug any more: count them all again (rare, and exact).
-        recount()
 
 
 def counted(apps=None) -> list:
@@ -133,7 +157,9 @@ def counted(apps=None) -> list:
 
 
 def recount(apps=None) -> int:
-    """Rebuild every stamp from the documents; the number of stamps."""
+    """Rebuild every stamp from the documents; the number of stamps. For the migration and
+    `import_all`, where nothing else writes: it takes no lock against a concurrent write
+    service, whose change between the count and the rebuild would be lost."""
     from django.apps import apps as current
 
     stamps = counted(apps)

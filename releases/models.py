@@ -37,6 +37,7 @@ class ReleaseNote(models.Model):
     VISIBILITY_PUBLIC = Visibility.PUBLIC
     VISIBILITY_COMMUNITY = Visibility.COMMUNITY
     READABLE_STATUSES = (Status.PUBLISHED,)
+    BRIEFING_BY_RELEASES = False  # shown on its own release's step (opsknowledge.stamps)
     MARKDOWN_FIELDS = ("body",)  # rendered to body_html, as for documents
     STATUS_CHOICES = [(s.value, s.label) for s in (Status.PUBLISHED, Status.ARCHIVED)]
     # What a revision snapshots; equal values are the same content (no new revision).
@@ -106,6 +107,6 @@ class ReleaseNote(models.Model):
         """The content a revision records (`opsknowledge.revisions.snapshot`)."""
         return {name: getattr(self, name) for name in self.CONTENT_FIELDS}
 
-    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+    def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         """As `Document.briefing_steps`: a note is shown on its release's step, by kind."""
-        return {("", self.release.slug, content["kind"])}
+        return {(0, self.release_id, self.kind)}

@@ -41,8 +41,9 @@ def release_note_upsert(
     )
     if note is None:
         note, before = ReleaseNote(organisation=organisation, release=release, slug=slug), None
+        shown_before = None
     else:
-        before = snapshot(note)
+        before, shown_before = snapshot(note), stamps.before_write(note)
     for name, value in fields.items():
         setattr(note, name, value)
     content = snapshot(note)
@@ -69,6 +70,6 @@ def release_note_upsert(
     record_revision(
         note, note.revision, content, actor, message or ("Created" if before is None else "Updated")
     )
-    stamps.record(note, before, content)
+    stamps.record(note, shown_before, fields)
     search_index.update(note, content)
     return ("created" if before is None else "updated"), note

@@ -47,11 +47,11 @@ class Runbook(AdoptableDocument):
     class Meta(AdoptableDocument.Meta):
         pass
 
-    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
+    def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         # An upgrade runbook is shown on the step to its `upgrade_to` when it starts from
         # the release before it (the briefing checks that against the release chain).
-        if content.get("upgrade_from") and content.get("upgrade_to"):
-            return {(content["upgrade_from"], content["upgrade_to"], "")}
+        if self.upgrade_from_id and self.upgrade_to_id:
+            return {(self.upgrade_from_id, self.upgrade_to_id, "")}
         return set()
 
     def clean(self):

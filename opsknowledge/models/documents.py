@@ -377,11 +377,16 @@ class Document(models.Model):
     def is_archived(self) -> bool:
         return self.status == Status.ARCHIVED
 
-    def briefing_steps(self, content: dict) -> set[tuple[str, str, str]]:
-        """The upgrade-briefing steps that `content` (a snapshot of this document) is shown
-        on when published, as (slug of the release an upgrade starts from or "", slug of
-        the step's release, note kind or ""); `opsknowledge.stamps` keeps their stamps.
-        Kinds that briefings show override it."""
+    # Whether the briefing shows this kind on the step of each release it names (then the
+    # stamps need the ids of its releases; `opsknowledge.stamps.stored_release_ids`).
+    BRIEFING_BY_RELEASES = False
+
+    def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
+        """The upgrade-briefing steps this document, as it stands in memory, is shown on when
+        published: (pk of the release an upgrade starts from or 0, pk of the step's release,
+        note kind or ""). `release_ids`: the releases it names (kinds that need them).
+        Ids, not slugs: a stored snapshot keeps a renamed release's old slug.
+        `opsknowledge.stamps` keeps the stamps; kinds that briefings show override it."""
         return set()
 
     def content_data(self) -> dict:

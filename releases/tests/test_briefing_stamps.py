@@ -199,3 +199,44 @@ def test_a_renamed_release_keeps_the_counts_exact(west):
     services.document_archive(document=report, actor=OPERATOR, if_match="*")
     assert kept() == fresh()
     assert not kept()
+
+
+def test_a_renamed_start_release_still_counts_its_upgrade_runbooks(client, west):
+    runbook = publish(organisation=west, slug="up", upgrade_from="r2", upgrade_to="r3")
+    release = Release.objects.get(slug="r2")
+    release.slug = "r2-renamed"
+    services.catalogue_save(entry=release, actor=OPERATOR)
+    url = "/api/v1/upgrade-path/?from=r2-renamed&to=r3"
+    etag = client.get(url)["ETag"]
+    # The stored snapshot still says "r2"; the stamps go by the release's id.
+    update(runbook, title="Up, edited")
+    assert kept() == fresh()
+    edited = client.get(url)
+    assert edited["ETag"] != etag and edited.json()["steps"][0]["runbooks_count"] == 1
+    services.document_archive(document=runbook, actor=OPERATOR, if_match="*")
+    assert kept() == fresh()
+    archived = client.get(url)
+    assert archived["ETag"] != edited["ETag"]
+    assert archived.json()["steps"][0]["runbooks_count"] == 0
+
+
+def test_a_slug_given_to_a_new_release_moves_no_count(west):
+    report = publish(
+        FailureReport,
+        organisation=west,
+        slug="full",
+        releases=["r3"],
+        impact="Writes stalled.",
+        root_cause="Full.",
+        summary="Full.",
+    )
+    old = Release.objects.get(slug="r3")
+    old.slug = "r3-old"
+    services.catalogue_save(entry=old, actor=OPERATOR)
+    newer = Release(slug="r3", name="A new r3", version="9.9", previous=None)
+    services.catalogue_save(entry=newer, actor=OPERATOR)
+    # The report's snapshot says "r3", which now names the new release: its stamps are
+    # those of the release it is related to, r3-old.
+    services.document_archive(document=report, actor=OPERATOR, if_match="*")
+    assert kept() == fresh() == {}
+    assert not BriefingStamp.objects.filter(release=newer).exists()
