@@ -37,6 +37,18 @@ def versions() -> dict:
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
+def published_report(organisation, releases):
+    return publish(
+        FailureReport,
+        organisation=organisation,
+        slug="full",
+        releases=releases,
+        impact="Writes stalled.",
+        root_cause="Full.",
+        summary="Full.",
+    )
+
+
 def update(document, **data):
     return services.document_update(document=document, data=data, actor=OPERATOR, if_match="*")[0]
 
@@ -87,15 +99,7 @@ def test_kept_stamps_count_what_the_documents_hold_after_every_kind_of_write(wes
     update(runbook, status="published", upgrade_from=None, upgrade_to=None)
     check("a runbook republished without an upgrade")
 
-    report = publish(
-        FailureReport,
-        organisation=scs,
-        slug="full",
-        releases=["r3", "r4"],
-        impact="Writes stalled.",
-        root_cause="Full.",
-        summary="Full.",
-    )
+    report = published_report(scs, ["r3", "r4"])
     check("a report on two releases")
     update(report, releases=["r4", "r5"])
     check("a report's releases changed")
@@ -183,15 +187,7 @@ def test_a_write_to_an_upgrade_runbook_costs_one_statement_for_its_stamps(west):
 
 
 def test_a_renamed_release_keeps_the_counts_exact(west):
-    report = publish(
-        FailureReport,
-        organisation=west,
-        slug="full",
-        releases=["r3"],
-        impact="Writes stalled.",
-        root_cause="Full.",
-        summary="Full.",
-    )
+    report = published_report(west, ["r3"])
     release = Release.objects.get(slug="r3")
     release.slug = "r3-renamed"
     services.catalogue_save(entry=release, actor=OPERATOR)
@@ -221,15 +217,7 @@ def test_a_renamed_start_release_still_counts_its_upgrade_runbooks(client, west)
 
 
 def test_a_slug_given_to_a_new_release_moves_no_count(west):
-    report = publish(
-        FailureReport,
-        organisation=west,
-        slug="full",
-        releases=["r3"],
-        impact="Writes stalled.",
-        root_cause="Full.",
-        summary="Full.",
-    )
+    report = published_report(west, ["r3"])
     old = Release.objects.get(slug="r3")
     old.slug = "r3-old"
     services.catalogue_save(entry=old, actor=OPERATOR)
