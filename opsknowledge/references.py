@@ -39,16 +39,19 @@ def did_you_mean(value: str, choices) -> str:
     return f"; valid: {shown}" + (", …" if len(choices) > 10 else "") + "."
 
 
-def resolve(queryset, value, *, noun: str | None = None, aliases: bool = False):
+def resolve(queryset, value, *, noun: str | None = None, aliases: bool = False, known=None):
     """The catalogue object (organisation, component, release) whose slug is `value`, or
     whose alias it is when `aliases`; else ValidationError "unknown component 'cepf'; did you
-    mean 'ceph'?"."""
+    mean 'ceph'?". `known`: objects of the queryset's model already looked up, by slug
+    (`catalogue_objects`); a slug among them costs no query."""
     model = queryset.model
     noun = noun or model._meta.verbose_name
     if not isinstance(value, str):
         raise ValidationError(f"Give the {noun} as its slug (a string).")
     slug = value.strip()
-    found = queryset.filter(slug=slug).first()
+    found = (known or {}).get(slug)
+    if found is None:
+        found = queryset.filter(slug=slug).first()
     if found is None and aliases:
         found = queryset.lookup(slug)
     if found is None:
@@ -179,12 +182,9 @@ def field_value(field, value, known: dict | None = None):
     if field.is_relation:
         if value is None or value == "" or isinstance(value, models.Model):
             return value or None
-        if known is not None and isinstance(value, str):
-            found = known.get(field.related_model, {}).get(value.strip())
-            if found is not None:
-                return found
         queryset = field.related_model.objects.all()
-        return resolve(queryset, value, aliases=hasattr(queryset, "lookup"))
+        by_slug = None if known is None else known.get(field.related_model)
+        return resolve(queryset, value, aliases=hasattr(queryset, "lookup"), known=by_slug)
     if isinstance(value, bool) and not isinstance(field, models.BooleanField):
         raise ValidationError(f"{str(value).lower()} is not a valid value here.")
     value = field.to_python(value)

@@ -1,15 +1,15 @@
 """Keeping the briefing stamps (`models.BriefingStamp`): every write service that changes a
-runbook, failure report or release note takes `shown()` of the document before and after
-the write and calls `record()` in its transaction, and the stamps of the steps it is shown
-on (before, and after) move in one statement. Steps are release ids read from the document
+runbook, failure report or release note takes `before_write()` of the document before it
+changes it and calls `record()` after, in the same transaction, and the stamps of the steps
+it was and is shown on move in one statement. Steps are release ids read from the document
 itself, never slugs from a stored snapshot, which keeps a renamed release's old slug.
 
 A stamp counts the published documents of one (kind, step, organisation, visibility) and
 has a version that each such write increases, so that a briefing's ETag, a sum of the
 stamps its reader may see, changes whenever what that reader would be shown changes:
-an edit, a document archived, hidden, published or moved to another step. `recount()`
-builds them from the documents, for the migration that introduced them and for the tests
-that hold the kept stamps against it.
+an edit, a document archived, hidden, published or moved to another step. `counted()`
+gives them as the documents are (the tests hold the kept stamps against it); `recount()`
+writes that, for the migration that introduced them and for `import_all`.
 """
 
 from __future__ import annotations
@@ -70,10 +70,12 @@ def record(document, before: Before | None, data: dict) -> None:
     so concurrent writers cannot deadlock on them."""
     if "releases" in data:
         release_ids = [release.pk for release in data["releases"]]
-    elif before is not None and before.published:
+    elif before is None:
+        release_ids = []  # created without releases: it names none
+    elif before.published:
         release_ids = before.release_ids  # unchanged by this write
     else:
-        release_ids = stored_release_ids(document)
+        release_ids = stored_release_ids(document)  # published by this write
     was, now = (before.keys if before else set()), shown(document, release_ids)
     keys = sorted(was | now)
     if not keys:

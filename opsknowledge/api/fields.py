@@ -85,12 +85,13 @@ class SlugReferenceField(serializers.SlugRelatedField):
         if not isinstance(data, str):
             self.fail("invalid")
         queryset = self.get_queryset()
-        found = known_objects(self).get(queryset.model, {}).get(data.strip())
-        if found is not None:
-            return found
         try:
             return references.resolve(
-                self.get_queryset(), data, noun=self.noun, aliases=self.aliases
+                queryset,
+                data,
+                noun=self.noun,
+                aliases=self.aliases,
+                known=known_objects(self).get(queryset.model),
             )
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from None
