@@ -25,6 +25,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
 
+    def save_model(self, request, obj, form, change):
+        # Through the service, as the command: audited, and briefings' ETags move on a rename.
+        services.organisation_save(organisation=obj, actor=services.Actor.of_request(request))
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):

@@ -29,7 +29,7 @@ from .exceptions import (
     UnacknowledgedWarnings,
     ValidationError,
 )
-from .models import Component, License, Release, Revision, Status, Visibility
+from .models import Component, License, Organisation, Release, Revision, Status, Visibility
 from .referrers import describe, referrers
 from .revisions import ANY, snapshot, snapshot_value
 from .search import index as search_index
@@ -110,7 +110,40 @@ def catalogue_save(*, entry, actor: Actor):
     # Documents show a component's name and aliases in their text: renamed, they are
     # found by the new name at once.
     search_index.reindex_catalogue_entry(entry, before)
+    # Briefings show notes' components by slug and name (a release's own fields are part
+    # of the briefing ETag already).
+    renamed = before is not None and (before["slug"], before["name"]) != (entry.slug, entry.name)
+    if renamed and isinstance(entry, Component):
+        stamps.touch()
     return entry
+
+
+@transaction.atomic
+def organisation_save(*, organisation, actor: Actor):
+    """Create or change an organisation: staff and the operator only. Briefings show every
+    document's organisation by slug and name: renamed, the ETags of its stamps move; search
+    hits carry its documents' addresses: with a new slug, they are indexed again."""
+    if actor.access is not None and not actor.access.is_staff:
+        raise PermissionDenied("Only staff manage organisations.")
+    organisation.full_clean()
+    before = (
+        None
+        if organisation.pk is None
+        else Organisation.objects.filter(pk=organisation.pk).values("slug", "name").first()
+    )
+    organisation.save()
+    audit.record(
+        actor,
+        f"organisation.{'create' if before is None else 'update'}",
+        organisation=organisation,
+        target=organisation.slug,
+    )
+    if before is not None and before != {"slug": organisation.slug, "name": organisation.name}:
+        stamps.touch(organisation=organisation)
+    if before is not None and before["slug"] != organisation.slug:
+        # Search hits carry the documents' addresses, which hold the slug.
+        search_index.reindex_organisation(organisation)
+    return organisation
 
 
 @transaction.atomic

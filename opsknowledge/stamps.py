@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from .models import BriefingStamp, Status
@@ -105,6 +105,23 @@ def record(document, before: Before | None, data: dict) -> None:
     params += [type(document)._meta.model_name, document.organisation_id, updated]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def touch(**match) -> None:
+    """Move the version of the stamps `match` selects (all of them when empty): a briefing
+    also shows catalogue names (an organisation's slug and name, a note's component), so
+    renaming one must change the ETag of every briefing that may show it. Renames are rare
+    and the stamps few; the rows are locked first in the order of the unique key, which a
+    document writer's upsert also follows within its (kind, organisation), so the two
+    cannot deadlock."""
+    rows = BriefingStamp.objects.filter(**match).order_by(
+        "kind", "organisation", "start_pk", "release", "note_kind", "visibility"
+    )
+    pks = list(rows.select_for_update().values_list("pk", flat=True))
+    if pks:
+        BriefingStamp.objects.filter(pk__in=pks).update(
+            version=F("version") + 1, updated=timezone.now()
+        )
 
 
 def counted(apps=None) -> list:

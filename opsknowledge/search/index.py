@@ -304,6 +304,12 @@ def reindex_entries(entries):
         update_many((obj, snapshot(obj)) for obj in objects.prefetch_related(*spec.prefetch))
 
 
+def reindex_organisation(organisation):
+    """Index again every entry of `organisation`: after its slug changed (hits carry the
+    documents' addresses)."""
+    reindex_entries(SearchEntry.objects.filter(organisation=organisation))
+
+
 class EntrySQL(Expression):
     """SQL of our own about a SearchEntry row, `{entry}` standing for the row's table:
     unlike RawSQL it follows the alias Django gives the table in a subquery (U0)."""

@@ -123,3 +123,43 @@ def test_catalogue_edits_in_the_admin_go_through_the_catalogue_service(client):
     assert [hit["slug"] for hit in found["results"]] == ["lb-down"]
     event = AuditEvent.objects.get(action="component.update")
     assert (event.username, event.via, event.target) == ("root", "session", "lbaas")
+
+
+@pytest.mark.django_db
+def test_organisation_edits_in_the_admin_go_through_the_organisation_service(client, catalogue):
+    """Renamed in the admin, an organisation's briefings get a new ETag (they show its name)
+    and the audit log names who renamed it."""
+    from opsknowledge.models import AuditEvent, Organisation
+    from releases.services import release_note_upsert
+
+    from .. import services
+
+    alpen = OrganisationFactory(slug="alpen", name="Alpen")
+    release_note_upsert(
+        organisation=alpen,
+        release=Release.objects.get(slug="r3"),
+        slug="osd-flags",
+        fields={"kind": "upgrade", "title": "OSD flags", "visibility": "public"},
+        actor=services.Actor.operator(),
+    )
+    briefing = "/api/v1/upgrade-path/?from=r2&to=r3&format=md"
+    etag = client.get(briefing)["ETag"]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True, username="root"))
+    response = client.post(
+        f"/admin/opsknowledge/organisation/{alpen.pk}/change/",
+        {
+            "slug": "alpen",
+            "name": "Alpenwolke",
+            "website": "",
+            "description": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Organisation.objects.get(slug="alpen").name == "Alpenwolke"
+    client.logout()
+    renamed = client.get(briefing, HTTP_IF_NONE_MATCH=etag)
+    assert renamed.status_code == 200 and "Published by Alpenwolke." in renamed.content.decode()
+    event = AuditEvent.objects.get(action="organisation.update")
+    assert (event.username, event.via, event.target) == ("root", "session", "alpen")

@@ -245,6 +245,18 @@ def test_renaming_a_component_reindexes_its_documents(orgs):
     assert slugs(search(None, q="zyxstorage")) == ["osd"]
 
 
+def test_an_organisations_new_slug_reaches_its_search_hits(client, orgs):
+    publish(organisation=orgs["scs"], slug="osd-full", title="Ceph OSD full")
+    scs = orgs["scs"]
+    scs.slug = "scs-community"
+    services.organisation_save(organisation=scs, actor=services.Actor.operator())
+    hits = client.get("/api/v1/search/", {"q": "osd full"}).json()["results"]
+    assert [hit["api_url"].split("/api/v1/")[1] for hit in hits] == [
+        "runbooks/scs-community/osd-full/"
+    ]
+    assert client.get(hits[0]["api_url"]).status_code == 200
+
+
 def test_one_entry_per_document(orgs):
     document = publish(organisation=orgs["scs"], slug="osd", body="ceph osd")
     services.document_update(

@@ -11,6 +11,7 @@ from incidents.models import FailureReport
 from opsknowledge import services, stamps
 from opsknowledge.models import BriefingStamp, Organisation, Release
 from opsknowledge.tests.factories import OrganisationFactory, member
+from opsknowledge.visibility import Access
 from releases.models import ReleaseNote
 from releases.services import release_note_upsert
 from runbooks.models import Runbook
@@ -228,3 +229,49 @@ def test_a_slug_given_to_a_new_release_moves_no_count(west):
     services.document_archive(document=report, actor=OPERATOR, if_match="*")
     assert kept() == fresh() == {}
     assert not BriefingStamp.objects.filter(release=newer).exists()
+
+
+# -- catalogue names a briefing shows -------------------------------------------------------
+
+BRIEFING_MD = "/api/v1/upgrade-path/?from=r2&to=r3&format=md"
+
+
+def test_renaming_a_notes_component_changes_the_briefing_etag(client, west):
+    from opsknowledge.models import Component
+
+    ceph = Component.objects.get(slug="ceph")
+    note(west, "r3", "osd-flags", component=ceph, body="Set noout first.")
+    before = client.get(BRIEFING_MD)
+    assert "[Ceph" in before.content.decode()
+    ceph.name = "Ceph storage"
+    services.catalogue_save(entry=ceph, actor=OPERATOR)
+    after = client.get(BRIEFING_MD, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200, "the Markdown names the component: a 304 would be stale"
+    assert "[Ceph storage]" in after.content.decode()
+
+
+def test_renaming_an_organisation_changes_its_briefings_etag_and_an_edit_of_nothing_shown_does_not(
+    client, west
+):
+    note(west, "r3", "osd-flags", body="Set noout first.")
+    before = client.get(BRIEFING_MD)
+    west.website = "https://west.example"
+    services.organisation_save(organisation=west, actor=OPERATOR)
+    assert client.get(BRIEFING_MD, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 304
+    west.name = "West Cloud"
+    services.organisation_save(organisation=west, actor=OPERATOR)
+    after = client.get(BRIEFING_MD, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert "Published by West Cloud." in after.content.decode()
+    assert kept() == fresh()
+
+
+def test_only_staff_change_organisations(west):
+    from django.core.exceptions import PermissionDenied
+
+    editor = member(west, role="admin")
+    west.name = "Taken over"
+    with pytest.raises(PermissionDenied):
+        services.organisation_save(
+            organisation=west, actor=services.Actor(access=Access.for_user(editor))
+        )

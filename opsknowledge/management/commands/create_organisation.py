@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from opsknowledge import services
 from opsknowledge.models import Organisation
 from opsknowledge.models.catalogue import slug_validator
 
@@ -36,6 +37,14 @@ class Command(BaseCommand):
                 f"Organisation '{slug}' exists already ({existing.name}); pick another slug, "
                 "or give --update to change its details."
             )
-        organisation, created = Organisation.objects.update_or_create(slug=slug, defaults=details)
+        organisation = existing or Organisation(slug=slug)
+        for field, value in details.items():
+            setattr(organisation, field, value)
+        created = existing is None
+        try:
+            services.organisation_save(organisation=organisation, actor=services.Actor.operator())
+        except ValidationError as exc:
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            raise CommandError(f"Invalid organisation: {problems}") from None
         verb = "Created" if created else "Updated"
         self.stderr.write(f"{verb} organisation '{organisation.slug}' ({organisation.name}).")
