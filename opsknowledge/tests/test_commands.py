@@ -50,6 +50,11 @@ def test_add_member_refuses_weak_passwords_and_unknown_organisations(monkeypatch
 def test_create_organisation_refuses_bad_slugs():
     with pytest.raises(CommandError, match="Invalid slug"):
         run("create_organisation", "Bad Slug", "--name", "x")
+    # Checked by the service's full_clean, as the admin's form checks it: a clear error,
+    # not PostgreSQL's DataError (or a 201-character name stored on SQLite).
+    with pytest.raises(CommandError, match="Invalid organisation: name: .*at most 200"):
+        run("create_organisation", "long", "--name", "x" * 201)
+    assert not Organisation.objects.filter(slug="long").exists()
 
 
 def demo_counts():
