@@ -114,10 +114,12 @@ def touch(**match) -> None:
     and the stamps few; the rows are locked first in the order of the unique key, which a
     document writer's upsert also follows within its (kind, organisation), so the two
     cannot deadlock."""
+    # By the id columns: ordering by "organisation" would join it (its Meta.ordering), and
+    # FOR UPDATE would then lock the organisation rows too.
     rows = BriefingStamp.objects.filter(**match).order_by(
-        "kind", "organisation", "start_pk", "release", "note_kind", "visibility"
+        "kind", "organisation_id", "start_pk", "release_id", "note_kind", "visibility"
     )
-    pks = list(rows.select_for_update().values_list("pk", flat=True))
+    pks = list(rows.select_for_update(of=("self",)).values_list("pk", flat=True))
     if pks:
         BriefingStamp.objects.filter(pk__in=pks).update(
             version=F("version") + 1, updated=timezone.now()
