@@ -39,12 +39,17 @@ test: install $(AXE) test-sqlite
 # The browser tests (tests/browser) run in one pass only: PostgreSQL's when there is one.
 ONE_BROWSER_PASS = $(if $(TEST_DATABASE_URL),--ignore=tests/browser)
 
+# The suite's passes run in TEST_WORKERS processes (pytest-xdist; each has its own test
+# database and Redis prefix). 0 runs it in this process, for a debugger or `-x`.
+TEST_WORKERS ?= 2
+
 test-sqlite: install
-	DATABASE_URL=sqlite:///var/test.sqlite3 $(PY) -m pytest $(ONE_BROWSER_PASS) $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///var/test.sqlite3 $(PY) -m pytest -n $(TEST_WORKERS) $(ONE_BROWSER_PASS) \
+		$(PYTEST_ARGS)
 
 test-postgres: install
 	@test -n "$$TEST_DATABASE_URL" || { echo "TEST_DATABASE_URL is not set"; exit 1; }
-	DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The replica tests alone (tests/test_replicas.py; the suite's passes skip them): against a
 # streaming replica of TEST_DATABASE_URL's server, by default the one `.ci/replica.sh up`
@@ -58,7 +63,7 @@ test-replica: install
 # The browser tests alone (Playwright driving the system's Chromium), on DATABASE_URL or
 # SQLite. Screenshots: var/artifacts/screenshots/; axe-core results: var/artifacts/axe/.
 test-browser: install $(AXE)
-	DATABASE_URL="$${DATABASE_URL:-sqlite:///var/test.sqlite3}" $(PY) -m pytest tests/browser \
+	DATABASE_URL="$${DATABASE_URL:-sqlite:///var/test.sqlite3}" $(PY) -m pytest -n $(TEST_WORKERS) tests/browser \
 		$(PYTEST_ARGS)
 
 # axe-core, pinned, from the npm registry: the browser tests' accessibility scan. Without
