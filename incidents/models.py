@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from opsknowledge import references
 from opsknowledge.models.documents import Document, Status, Visibility
+from opsknowledge.paths import document_path
 from opsknowledge.visibility import VisibleQuerySet
 
 from . import checks
@@ -86,9 +87,7 @@ class FailureReport(Document):
         verbose_name = "failure report"
 
     def get_absolute_url(self):
-        from django.urls import reverse
-
-        return reverse("incident-page", kwargs=self.url_kwargs())
+        return document_path("incident-page", self.organisation.slug, self.slug)
 
     def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         # A failure report is shown on the step to each release it names.

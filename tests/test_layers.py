@@ -34,6 +34,7 @@ LAYERS = [
             "opsknowledge.referrers",
             "opsknowledge.sourcelinks",
             "opsknowledge.addresses",
+            "opsknowledge.paths",
             "opsknowledge.metrics",
             "opsknowledge.replicas",
             "opsknowledge.hotcache",

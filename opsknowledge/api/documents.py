@@ -33,11 +33,13 @@ from ..models import (
     Visibility,
 )
 from ..models.catalogue import slug_validator
+from ..paths import absolute_url
 from ..revisions import REVISION_NUMBER, etag, parse_if_match
 from ..search.related import related_documents
 from ..visibility import shows_authors
 from .fields import PageValues, SlugReferenceField, did_you_mean, page_values
 from .permissions import DocumentViewSetMixin
+from .representation import ReadersMixin
 from .search import hit_data
 
 
@@ -87,7 +89,7 @@ class TagListField(serializers.ListField):
         return sorted(item.tag.name for item in tagged_items)
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(ReadersMixin, serializers.ModelSerializer):
     """Fields common to every document kind (API.md "Documents")."""
 
     # Fields a list item leaves out (they are the heavy ones).
@@ -195,14 +197,10 @@ class DocumentSerializer(serializers.ModelSerializer):
                 self.fields[name].trim_whitespace = False
 
     def get_url(self, document) -> str:
-        request = self.context.get("request")
-        url = document.get_absolute_url()
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(self.context.get("request"), document.get_absolute_url())
 
     def get_api_url(self, document) -> str:
-        request = self.context.get("request")
-        url = document.get_api_url()
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(self.context.get("request"), document.get_api_url())
 
 
 class UpstreamSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..paths import absolute_url
 from ..search import service
 from ..visibility import Access
 from .permissions import ReadOnlyUnlessStaff
@@ -20,8 +21,8 @@ def hit_data(request, hit: service.Hit, *, snippet: bool = True) -> dict:
         "organisation": hit.organisation,
         "slug": hit.slug,
         "title": hit.title,
-        "url": request.build_absolute_uri(hit.url),
-        "api_url": request.build_absolute_uri(hit.api_url),
+        "url": absolute_url(request, hit.url),
+        "api_url": absolute_url(request, hit.api_url),
         "snippet": hit.snippet,
         "score": hit.score,
         "updated": hit.updated,

@@ -8,11 +8,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef
-from django.urls import reverse
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 from taggit.models import Tag, TaggedItem
 
+from ..paths import document_path
 from ..visibility import VisibleQuerySet
 from .catalogue import Component, Organisation, Release, slug_validator
 
@@ -368,10 +368,10 @@ class Document(models.Model):
         return f"{self.organisation.slug}/{self.slug}"
 
     def get_absolute_url(self):
-        return reverse(f"{self.kind}-page", kwargs=self.url_kwargs())
+        return document_path(f"{self.kind}-page", self.organisation.slug, self.slug)
 
     def get_api_url(self):
-        return reverse(f"api:{self.kind}-detail", kwargs=self.url_kwargs())
+        return document_path(f"api:{self.kind}-detail", self.organisation.slug, self.slug)
 
     @property
     def is_archived(self) -> bool:

@@ -1,12 +1,14 @@
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from opsknowledge.api.representation import ReadersMixin
 from opsknowledge.api.serializers import ReleaseBriefSerializer
+from opsknowledge.paths import absolute_url
 
 from ..models import ReleaseNote
 
 
-class ReleaseNoteSerializer(serializers.ModelSerializer):
+class ReleaseNoteSerializer(ReadersMixin, serializers.ModelSerializer):
     release = serializers.CharField(source="release.slug")
     organisation = serializers.CharField(source="organisation.slug")
     component = serializers.CharField(source="component.slug", allow_null=True, default=None)
@@ -41,10 +43,10 @@ class BriefRunbookSerializer(serializers.Serializer):
     api_url = serializers.SerializerMethodField()
 
     def get_url(self, document) -> str:
-        return self.context["request"].build_absolute_uri(document.get_absolute_url())
+        return absolute_url(self.context["request"], document.get_absolute_url())
 
     def get_api_url(self, document) -> str:
-        return self.context["request"].build_absolute_uri(document.get_api_url())
+        return absolute_url(self.context["request"], document.get_api_url())
 
 
 class BriefIncidentSerializer(BriefRunbookSerializer):

@@ -9,6 +9,7 @@ from opsknowledge.api.documents import (
 )
 from opsknowledge.api.fields import PageValues, SlugReferenceField, page_values
 from opsknowledge.models import Release
+from opsknowledge.paths import absolute_url
 from opsknowledge.visibility import Access
 
 from ..lint import lint
@@ -41,9 +42,7 @@ class IncidentBriefSerializer(serializers.Serializer):
     api_url = serializers.SerializerMethodField()
 
     def get_api_url(self, report) -> str:
-        request = self.context.get("request")
-        url = report.get_api_url()
-        return request.build_absolute_uri(url) if request else url
+        return absolute_url(self.context.get("request"), report.get_api_url())
 
 
 class LintFindingSerializer(serializers.Serializer):
