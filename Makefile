@@ -63,8 +63,8 @@ test-replica: install
 # The browser tests alone (Playwright driving the system's Chromium), on DATABASE_URL or
 # SQLite. Screenshots: var/artifacts/screenshots/; axe-core results: var/artifacts/axe/.
 test-browser: install $(AXE)
-	DATABASE_URL="$${DATABASE_URL:-sqlite:///var/test.sqlite3}" $(PY) -m pytest -n $(TEST_WORKERS) tests/browser \
-		$(PYTEST_ARGS)
+	DATABASE_URL="$${DATABASE_URL:-sqlite:///var/test.sqlite3}" $(PY) -m pytest -n $(TEST_WORKERS) \
+		tests/browser $(PYTEST_ARGS)
 
 # axe-core, pinned, from the npm registry: the browser tests' accessibility scan. Without
 # npm the browser tests say what they lack.

@@ -87,7 +87,7 @@ class FailureReport(Document):
         verbose_name = "failure report"
 
     def get_absolute_url(self):
-        return document_path("incident-page", self.organisation.slug, self.slug)
+        return document_path("incident-page", **self.url_kwargs())
 
     def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         # A failure report is shown on the step to each release it names.

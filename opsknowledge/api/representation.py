@@ -18,14 +18,6 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.settings import api_settings
 
-# Exactly these classes (not subclasses, which may override reading or representing): a
-# value already of the listed type is represented as itself.
-_PLAIN = {
-    serializers.CharField: str,
-    serializers.IntegerField: int,
-    serializers.BooleanField: bool,
-}
-
 
 def _plain_reader(field, python_type):
     name = field.source_attrs[0]
@@ -86,16 +78,24 @@ def _drf_reader(field):
     return read
 
 
+# Readers for fields of exactly these classes (not subclasses, which may override reading or
+# representing) that read one attribute. A plain reader represents a value already of the
+# given type as itself.
+_COLUMN_READERS = {
+    serializers.CharField: lambda field: _plain_reader(field, str),
+    serializers.IntegerField: lambda field: _plain_reader(field, int),
+    serializers.BooleanField: lambda field: _plain_reader(field, bool),
+    serializers.ChoiceField: _choice_reader,
+    serializers.DateTimeField: _datetime_reader,
+}
+
+
 def reader_for(serializer, field):
     if isinstance(field, serializers.SerializerMethodField):
         return getattr(serializer, field.method_name)
-    simple_source = len(field.source_attrs) == 1 and field.source != "*"
-    if simple_source and type(field) in _PLAIN:
-        return _plain_reader(field, _PLAIN[type(field)])
-    if simple_source and type(field) is serializers.ChoiceField:
-        return _choice_reader(field)
-    if simple_source and type(field) is serializers.DateTimeField:
-        return _datetime_reader(field)
+    column_reader = _COLUMN_READERS.get(type(field))
+    if column_reader and len(field.source_attrs) == 1 and field.source != "*":
+        return column_reader(field)
     return _drf_reader(field)
 
 

@@ -368,10 +368,10 @@ class Document(models.Model):
         return f"{self.organisation.slug}/{self.slug}"
 
     def get_absolute_url(self):
-        return document_path(f"{self.kind}-page", self.organisation.slug, self.slug)
+        return document_path(f"{self.kind}-page", **self.url_kwargs())
 
     def get_api_url(self):
-        return document_path(f"api:{self.kind}-detail", self.organisation.slug, self.slug)
+        return document_path(f"api:{self.kind}-detail", **self.url_kwargs())
 
     @property
     def is_archived(self) -> bool:
