@@ -94,9 +94,9 @@ ATTENDEE_HEADINGS = re.compile(r"^(attendees|atendees|participants|teilnehmer(in
 def without_sections(markdown: str, title: re.Pattern) -> str:
     """`markdown` with the sections whose heading matches `title` blanked out (replaced by
     spaces, so positions of findings in the rest stay true)."""
-    from opsknowledge.markdown import parse
+    from opsknowledge.markdown import structure
 
-    document = parse(markdown)
+    document = structure(markdown)  # the parse the write has just rendered, if it has
     lines = document.text.split("\n")
     for section in document.sections().walk():
         if title.match(section.title):

@@ -468,23 +468,33 @@ def parse(text: str) -> Document:
     return Document(text)
 
 
-# The Document this thread rendered last, with its text: a write renders a body and then
-# derives facts of its structure (runbooks' lint facts) from the same text.
+# The Documents this thread rendered last, by text: a write renders its Markdown fields and
+# then derives facts of their structure (runbooks' lint facts, failure reports' checks) from
+# the same texts. A few, for the fields of one document: together at most about twice
+# the Markdown one document may hold (settings.DOCUMENT_MARKDOWN_MAX_BYTES, 32 KiB).
 _last_rendered = threading.local()
+REMEMBERED_TEXTS, REMEMBERED_CHARACTERS = 8, 64 * 1024
 
 
 def structure(text: str) -> Document:
     """A parse of `text` for its structure only (headings, anchors, fences, tokens' text):
-    the one this thread has just rendered when it is the same text, else a new one. Its
+    one this thread has just rendered when it is the same text, else a new one. Its
     `html` may have relative links resolved: use render() for HTML."""
-    last = getattr(_last_rendered, "value", None)
-    if last is not None and last[0] == text:
-        return last[1]
-    return Document(text)
+    remembered = getattr(_last_rendered, "value", None)
+    document = remembered.get(text) if remembered is not None else None
+    return document if document is not None else Document(text)
 
 
 def _remember(text: str, document: Document) -> Document:
-    _last_rendered.value = (text, document)
+    remembered = getattr(_last_rendered, "value", None)
+    if remembered is None:
+        remembered = _last_rendered.value = {}
+    remembered.pop(text, None)
+    remembered[text] = document
+    while len(remembered) > 1 and (
+        len(remembered) > REMEMBERED_TEXTS or sum(map(len, remembered)) > REMEMBERED_CHARACTERS
+    ):
+        del remembered[next(iter(remembered))]  # the oldest
     return document
 
 

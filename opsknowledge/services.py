@@ -463,8 +463,9 @@ def document_create(
         for name, value in document.derived_columns().items():
             setattr(document, name, value)
     try:
-        with transaction.atomic():
-            document.save()
+        # No savepoint of its own: this function's atomic block rolls back to its own when
+        # the Conflict leaves it, and nothing was written before the row.
+        document.save()
     except IntegrityError:
         raise Conflict(
             f"'{organisation.slug}/{slug}' already exists; PUT to its URL to replace it."

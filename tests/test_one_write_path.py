@@ -229,6 +229,30 @@ class TestDocumentPut:
             "proprietary",
         )
 
+    def test_a_put_that_loses_the_race_to_create_replaces_the_winner(self, catalogue):
+        """The document did not exist when the PUT looked (`existing=None`) but does when it
+        inserts: the taken slug is rolled back alone and the PUT replaces the winner's
+        document in the same transaction, as any later PUT would."""
+        assert self.put({"title": "Winner"})[0] == "created"
+        organisation = Organisation.objects.get(slug="scs")
+
+        def put_after_looking(data):
+            return services.document_put(
+                model=Runbook,
+                organisation=organisation,
+                slug="doc",
+                data=data,
+                actor=OPERATOR,
+                if_match=services.OWNED,
+                existing=None,
+            )
+
+        outcome, runbook = put_after_looking({"title": "Winner"})
+        assert (outcome, runbook.revision) == ("unchanged", 1)
+        outcome, runbook = put_after_looking({"title": "Loser"})
+        assert (outcome, runbook.revision) == ("updated", 2)
+        assert list(Runbook.objects.values_list("title", flat=True)) == ["Loser"]
+
 
 class TestAdoption:
     def source(self, **data):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from opsknowledge.tests.factories import OrganisationFactory, member
+from runbooks.models import Runbook
 from runbooks.tests.factories import publish
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,30 @@ def test_a_token_put_of_an_upgrade_runbook(editor):
         s for s in sql if s.startswith("SELECT") and 'FROM "opsknowledge_release"' in s
     ]
     assert len(releases_read) == 2, releases_read  # the three slugs, then the chain
+
+
+def test_an_import_of_a_new_runbook(catalogue):
+    """A file as `run_import` writes it, in its savepoint of the batch's transaction: the
+    file's savepoint and the service's are the only two (import_document adds none, nor
+    does the INSERT: the service's savepoint is what a taken slug rolls back to)."""
+    from django.db import transaction
+
+    from opsknowledge.importing import import_document
+    from opsknowledge.services import Actor
+
+    alpen = OrganisationFactory(slug="alpen")
+    data = {**RUNBOOK, "upgrade_from": "r3", "upgrade_to": "r4"}
+    # The test's transaction is the batch's; the file's savepoint is this atomic block.
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        outcome, _ = import_document(
+            model=Runbook, organisation=alpen, slug="osd-full", fields=data, actor=Actor.operator()
+        )
+    assert outcome == "created"
+    sql = [q["sql"] for q in queries]
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 2, "\n".join(sql)
+    # Two savepoints (4 statements with their releases), the address looked up, components
+    # and releases resolved (a query each), the release chain (upgrade_to after
+    # upgrade_from), the INSERT, tags looked up, the relations (one statement on
+    # PostgreSQL), the revision, the audit event, the briefing stamps, the search entry: 15.
+    # SQLite: the relations, new tags and alerts are statements of their own.
+    assert len(sql) == (15 if connection.vendor == "postgresql" else 19), "\n".join(sql)

@@ -354,6 +354,28 @@ def test_an_attendees_section_is_not_blaming(editor):
     ]
 
 
+def test_a_write_parses_each_markdown_field_once(editor, monkeypatch):
+    """The checks read the body's sections from the parse the write rendered (the
+    attendees section above is found in it), not from a second parse of the same text."""
+    from opsknowledge import markdown
+
+    parsed = []
+    parse = markdown.Document.__init__
+
+    def counting(self, text, links=None):
+        parsed.append(text)
+        parse(self, text, links)
+
+    monkeypatch.setattr(markdown.Document, "__init__", counting)
+    body = "## Summary\nThe host was restarted.\n\n## Attendees\n\n- Alice\n- Bob\n"
+    report = {**REPORT, "body": body, "attendees": ["Alice", "Bob"], "status": "draft"}
+    response = editor.put(URL, report, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["warnings"] == []  # Alice and Bob are attendees, not blamed
+    written = [report[name] for name in FailureReport.MARKDOWN_FIELDS if report.get(name)]
+    assert sorted(parsed) == sorted(written)
+
+
 @pytest.mark.parametrize(
     "text",
     [

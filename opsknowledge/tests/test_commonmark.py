@@ -197,3 +197,21 @@ def test_structure_from_the_same_parse():
     assert (title.children[1].line, title.children[1].end_line) == (19, 21)
     assert "".join([root.own, *(section.markdown for section in root.children)]) == text + "\n"
     assert list(document.paragraphs()) == ["intro", "text"]
+
+
+def test_structure_reuses_the_renders_of_one_write_within_bounds():
+    """A write renders a document's Markdown fields, then reads their structure: the same
+    parses, as long as few and small enough to hold for one document."""
+    texts = [f"# Field {n}\n\ntext {n}\n" for n in range(markdown.REMEMBERED_TEXTS + 1)]
+    rendered = []
+    for text in texts:
+        markdown.render(text)
+        rendered.append(markdown._last_rendered.value[text])
+    assert markdown.structure(texts[-1]) is rendered[-1]
+    assert markdown.structure(texts[1]) is rendered[1]
+    assert markdown.structure(texts[0]) is not rendered[0]  # the oldest, dropped
+    assert markdown.structure(texts[0]).headings[0].text == "Field 0"
+    large = "word " * (markdown.REMEMBERED_CHARACTERS // 5)
+    markdown.render(large)
+    assert list(markdown._last_rendered.value) == [large]  # the newest always stays
+    assert markdown.structure(texts[-1]) is not rendered[-1]
