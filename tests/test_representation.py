@@ -66,6 +66,23 @@ def test_lists_and_details_are_what_drfs_own_loop_gives(demo, api, monkeypatch, 
         assert mine == drfs, url
 
 
+@pytest.mark.parametrize("reader", ["anonymous", "member"])
+def test_details_read_from_page_values_are_what_the_relations_give(demo, api, monkeypatch, reader):
+    """A detail loads its relations as a list page's values; without them the serializer
+    reads each relation through the model, and must show exactly the same."""
+    from opsknowledge.api.documents import DocumentViewSet
+
+    if reader == "member":
+        organisation = Organisation.objects.get(slug="alpenwolke")
+        api.force_login(member(organisation))
+    urls = detail_urls(api)
+    fast = [ordered(api.get(url)) for url in urls]
+    monkeypatch.setattr(DocumentViewSet, "load_page_values", lambda self, *args: None)
+    general = [ordered(api.get(url)) for url in urls]
+    for url, mine, through_the_model in zip(urls, fast, general, strict=True):
+        assert mine == through_the_model, url
+
+
 def test_times_are_in_the_requests_time_zone_as_drf_gives_them(demo, monkeypatch):
     request = APIRequestFactory().get("/api/v1/runbooks/")
     request.user = AnonymousUser()

@@ -314,26 +314,32 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     # (`load_page_values`): name -> the columns of the related rows ("slug" for a
     # many-to-many field, the tag name for "tags").
     page_relations = {"components": ("slug",), "releases": ("slug",), "tags": ("name",)}
+    # The relations a detail reads as objects (prefetched) rather than as page values,
+    # because more than the serializer reads them (a runbook's lint: the releases' dates).
+    detail_objects = ()
 
     def get_queryset(self):
         # select_related/prefetch_related: the serializer reads the organisation slug, the
         # component/release slugs and the tag names of every row; without them a list of N
-        # documents costs 4N queries. Lists load them as page values instead.
+        # documents costs 4N queries. Lists and details load them as page values instead.
         queryset = self.model.objects.select_related(*self.select_related)
-        if self.action != "list":
+        if self.action not in ("list", "retrieve"):
             queryset = queryset.prefetch_related(*self.prefetch_related)
         return queryset.visible_to(self.access)
 
-    def load_page_values(self, documents) -> None:
-        """One query per relation for the whole page, setting `page_values` on each row: a
-        dict of lists of plain values (one column) or tuples (several), which the list
-        serializer's fields read (fields.page_values). Unlike prefetch_related it builds no
-        queryset or manager per row."""
+    def load_page_values(self, documents, names=None) -> None:
+        """One query per relation (`names`, default all `page_relations`) for the whole
+        page, setting `page_values` on each row: a dict of lists of plain values (one
+        column) or tuples (several), which the serializer's fields read
+        (fields.page_values). Unlike prefetch_related it builds no queryset or manager per
+        row."""
         if not documents:
             return
+        names = self.page_relations if names is None else names
         pks = [document.pk for document in documents]
-        loaded = {pk: {name: [] for name in self.page_relations} for pk in pks}
-        for name, columns in self.page_relations.items():
+        loaded = {pk: {name: [] for name in names} for pk in pks}
+        for name in names:
+            columns = self.page_relations[name]
             rows, owner = self.page_relation_rows(name, pks)
             for values in rows.values_list(owner, *columns):
                 value = values[1] if len(columns) == 1 else values[1:]
@@ -497,6 +503,12 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
             return Response(
                 status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag(document.revision)}
             )
+        # Its relations as a list page's values: the same queries as prefetch_related, but
+        # no queryset or manager per relation. A 304 reads none of them.
+        prefetch_related_objects([document], *self.detail_objects)
+        self.load_page_values(
+            [document], [name for name in self.page_relations if name not in self.detail_objects]
+        )
         return self.respond(document)
 
     def create(self, request, *args, **kwargs):

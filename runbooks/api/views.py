@@ -13,6 +13,7 @@ class RunbookViewSet(DocumentViewSet):
     select_related = DocumentViewSet.select_related + ("upgrade_from", "upgrade_to")
     prefetch_related = DocumentViewSet.prefetch_related + ("alerts",)
     page_relations = {**DocumentViewSet.page_relations, "alerts": ("name",)}
+    detail_objects = ("releases",)  # lint.outdated_releases reads their maintenance dates
 
 
 class PracticeViewSet(DocumentViewSet):
