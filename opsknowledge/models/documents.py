@@ -352,11 +352,15 @@ class Document(models.Model):
     class Meta:
         abstract = True
         ordering = ["organisation__slug", "slug"]
-        # Who may read a row is decided by these two columns (visibility.visible_to): list
-        # counts are answered from this index (an index-only scan once vacuumed), never
-        # from the wide rows with their bodies.
+        # Who may read a row is decided by visibility, status and organisation
+        # (visibility.visible_to): list counts are answered from this index (an index-only
+        # scan once vacuumed), never from the wide rows with their bodies. With the id, the
+        # counts of filtered lists too: a component's or tag's rows are joined by id.
         indexes = [
-            models.Index(fields=["visibility", "status"], name="%(app_label)s_%(class)s_vis")
+            models.Index(
+                fields=["visibility", "status", "organisation", "id"],
+                name="%(app_label)s_%(class)s_vis",
+            )
         ]
         constraints = [
             models.UniqueConstraint(
