@@ -480,15 +480,19 @@ def structure(text: str) -> Document:
     """A parse of `text` for its structure only (headings, anchors, fences, tokens' text):
     one this thread has just rendered when it is the same text, else a new one. Its
     `html` may have relative links resolved: use render() for HTML."""
-    remembered = getattr(_last_rendered, "value", None)
-    document = remembered.get(text) if remembered is not None else None
+    document = _remembered().get(text)
     return document if document is not None else Document(text)
 
 
+def _remembered() -> dict[str, Document]:
+    """This thread's renders by text, oldest first."""
+    if not hasattr(_last_rendered, "value"):
+        _last_rendered.value = {}
+    return _last_rendered.value
+
+
 def _remember(text: str, document: Document) -> Document:
-    remembered = getattr(_last_rendered, "value", None)
-    if remembered is None:
-        remembered = _last_rendered.value = {}
+    remembered = _remembered()
     remembered.pop(text, None)
     remembered[text] = document
     while len(remembered) > 1 and (
