@@ -65,6 +65,13 @@ def organisations(count: int) -> list:
     ]
 
 
+def corpus(documents: int, *, organisation_count=20, folders=()) -> Corpus:
+    """The Corpus `generate` draws from (or drew from, for a database kept from a run)."""
+    words = vocabulary(folders)[:20000]
+    weights = [1 / (rank + 1) for rank in range(len(words))]
+    return Corpus(words, weights, organisations(organisation_count), documents)
+
+
 def generate(
     documents: int, *, organisation_count=20, folders=(), seed=13, batch=2000, report=None
 ):
@@ -73,9 +80,8 @@ def generate(
     from runbooks.models import Runbook
 
     rng = random.Random(seed)
-    words = vocabulary(folders)[:20000]
-    weights = [1 / (rank + 1) for rank in range(len(words))]
-    orgs = organisations(organisation_count)
+    drawn = corpus(documents, organisation_count=organisation_count, folders=folders)
+    words, weights, orgs = drawn.words, drawn.weights, drawn.organisations
     components = list(Component.objects.values_list("pk", flat=True))
     releases = list(Release.objects.values_list("pk", flat=True))
     component_links, release_links = Runbook.components.through, Runbook.releases.through
@@ -122,4 +128,4 @@ def generate(
         made += size
         if report:
             report(size)
-    return Corpus(words=words, weights=weights, organisations=orgs, documents=documents)
+    return drawn

@@ -1,6 +1,7 @@
 """Measure search on a synthetic corpus and print the numbers.
 
     python manage.py benchmark_search [--docs 10000] [--repeat 20] [--json FILE]
+                                      [--keep | --reuse]
 
 On a throwaway database (nothing is written to the configured one): the catalogue, 20
 organisations and N runbooks bulk-inserted (opsknowledge.demo.synthetic, words of the real
@@ -20,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.test.utils import setup_test_environment, teardown_test_environment
@@ -43,8 +44,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--vocabulary", type=Path, action="append", help="folder of Markdown to draw words from"
         )
+        reuse = parser.add_mutually_exclusive_group()
+        reuse.add_argument(
+            "--keep", action="store_true", help="keep the database it built, for --reuse"
+        )
+        reuse.add_argument(
+            "--reuse",
+            action="store_true",
+            help="measure the database an earlier --keep run built (same --docs), then keep it",
+        )
 
-    def handle(self, docs, repeat, json, vocabulary, **options):
+    def handle(self, docs, repeat, json, vocabulary, keep, reuse, **options):
         setup_test_environment(debug=False)
         old_name = connection.settings_dict["NAME"]
         # A database of its own: never the test suite's test_<name>, which may be in use.
@@ -53,14 +63,24 @@ class Command(BaseCommand):
             test["NAME"] = str(Path(old_name).with_name("benchmark_search.sqlite3"))
         else:
             test["NAME"] = f"{old_name}_benchmark_search"
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        # keepdb: an existing database is used as it is (no migration, no flush).
+        connection.creation.create_test_db(
+            verbosity=0, autoclobber=True, serialize=False, keepdb=reuse
+        )
         try:
-            figures = self.fill(docs, vocabulary or ())
+            if reuse:
+                figures = self.reused(docs, vocabulary or ())
+            else:
+                figures = self.fill(docs, vocabulary or ())
             figures["queries"] = self.measure(repeat)
             # Other processes share the cores: the 1-minute load average while measuring.
             figures["load_average"] = [min(self.load), max(self.load)]
         finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+            if keep or reuse:
+                self.stderr.write(f"kept the database {connection.settings_dict['NAME']}")
+                connection.close()
+            else:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
         self.print_table(figures)
         if json:
@@ -103,6 +123,29 @@ class Command(BaseCommand):
             "insert_seconds": round(inserted, 1),
             "index_build_seconds": round(build, 1),
             "indexed_per_second": round(docs / build) if build else None,
+            "index_bytes": self.index_size(),
+        }
+
+    def reused(self, docs, folders):
+        from django.contrib.auth import get_user_model
+
+        from opsknowledge.demo import synthetic
+        from opsknowledge.models import SearchEntry
+
+        indexed = SearchEntry.objects.count()
+        if indexed < docs:
+            raise CommandError(
+                f"the kept database has {indexed} indexed documents, not {docs}: run with --keep"
+            )
+        self.corpus = synthetic.corpus(docs, folders=folders)
+        self.editor = get_user_model().objects.get(username="bench-editor")
+        return {
+            "database": connection.vendor,
+            "documents": docs,
+            "indexed": indexed,
+            "insert_seconds": None,
+            "index_build_seconds": None,
+            "indexed_per_second": None,
             "index_bytes": self.index_size(),
         }
 
