@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from ..models import Component, Organisation, Release, SearchEntry
 from ..references import did_you_mean
 from . import index
 from .backends import backend, mark_snippet
+from .index import EntrySQL
 from .query import Query, QueryError, parse
 
 EXACT_UP_TO = 10_000  # count and facets are exact up to here (API.md), estimated beyond
@@ -117,15 +119,27 @@ def _number(name: str, value, default: int, *, low: int, high: int | None = None
 @dataclass(frozen=True)
 class Condition:
     """One filter: a condition on SearchEntry, as keyword lookups (dict) or a conditional
-    expression."""
+    expression; `indexed`, when given, is the same condition as the search index's GIN
+    index answers it (PostgreSQL's facet keys), for filtering. The tally tests `sql` on
+    each row it has read already, where the other would be a TOAST read per row."""
 
     sql: object
+    indexed: object = None
 
     @property
     def expression(self):
         if isinstance(self.sql, dict):
             return ExpressionWrapper(Q(**self.sql), output_field=BooleanField())
         return self.sql
+
+
+def _listed(dimension: str, values) -> Condition:
+    """The filter "the JSON list `dimension` holds any of `values`"."""
+    condition = Condition(index.contains_any(dimension, values))
+    if connection.vendor == "postgresql" and values:
+        keys = index.facet_keys_tsquery(dimension, values)
+        return Condition(condition.sql, EntrySQL("{entry}.vector @@ %s::tsquery", (keys,)))
+    return condition
 
 
 def filter_conditions(
@@ -149,19 +163,21 @@ def filter_conditions(
         found = _catalogue(Component, "component", component, aliases=True)
         ids = Component.objects.with_descendants([found])
         slugs = set(Component.objects.filter(pk__in=ids).values_list("slug", flat=True))
-        conditions["component"] = Condition(index.contains_any("components", slugs))
+        conditions["component"] = _listed("components", slugs)
     if release:
         found = _catalogue(Release, "release", release)
-        conditions["release"] = Condition(index.contains_any("releases", [found.slug]))
+        conditions["release"] = _listed("releases", [found.slug])
     if tag:
         name = str(tag).strip().lower()
-        conditions["tag"] = Condition(index.contains_any("tags", [name]))
+        conditions["tag"] = _listed("tags", [name])
     return conditions
 
 
 def _apply(queryset, conditions: dict):
     for condition in conditions.values():
-        if isinstance(condition.sql, dict):
+        if condition.indexed is not None:
+            queryset = queryset.filter(condition.indexed)
+        elif isinstance(condition.sql, dict):
             queryset = queryset.filter(**condition.sql)
         else:
             queryset = queryset.filter(condition.sql)
@@ -192,15 +208,16 @@ def matching_ids(model, q: str):
 
 @dataclass
 class Tally:
-    """What one pass over the first SAMPLE matches (in id order, filters not applied) says:
-    how many there are (`sampled`, at most SAMPLE), how many pass every filter, the
-    largest id among them, and per dimension the counts of its values among the matches
-    passing the other filters."""
+    """What one pass over some matches (filters not applied) says: how many there are
+    (`sampled`), how many pass every filter, and per dimension the counts of its values
+    among the matches passing the other filters."""
 
     sampled: int
     passing: int
-    last_id: int | None
     facets: dict[str, dict[str, int]]
+    # The ids of the matches passing every filter, when they fit the exact range and are at
+    # most RANK_POOL: the page then ranks them without matching again (None otherwise).
+    ids: list[int] | None = None
 
     @property
     def complete(self) -> bool:
@@ -208,6 +225,28 @@ class Tally:
 
 
 SAMPLE = EXACT_UP_TO + 1
+RANK_POOL = REACHABLE  # matches beyond the title tier ranked at most (the most recent)
+# Beyond the exact range, count and facets are scaled from the slice of the matches whose
+# id hashes into the first 1/SLICE of the hash range (Knuth's multiplicative hash, so that
+# ids made in a rhythm, a report and its runbook, do not all fall in or out of it). A
+# row's membership is a fact of the row alone, so the estimate depends on readable rows
+# only. PostgreSQL reads the slice through a partial index of the same predicate
+# (migration opsknowledge 0016), intersected with the GIN index of the words: a common
+# term's slice costs a sixteenth of its matches' rows.
+SLICE = 16
+HASH_RANGE = 2**32
+# A slice this large means more matches than the exact range holds, so they are not
+# counted first. 1.5 times: for a total within the exact range the slice would have to
+# come out 13 standard deviations above its share (10,000 matches, 1/16: 625 ± 24 rows).
+SURELY_BEYOND = 1.5
+
+
+def slice_sql(slice_=None) -> str:
+    """SQL true for the rows of the sample slice (the partial index's predicate, literally)."""
+    size = HASH_RANGE // (slice_ or SLICE)
+    return f"({{entry}}.id * 2654435761) %% {HASH_RANGE} < {size}"
+
+
 # Per dimension: how its values come out of a sampled row (lists are JSON arrays).
 FACET_VALUES = {
     "kind": ("kind", False),
@@ -218,26 +257,28 @@ FACET_VALUES = {
 }
 
 
-def _tally(base, conditions: dict) -> Tally:
-    """Count and facets of the matches `base`, every facet with the other filters applied,
-    in one statement: the sample of matches with one flag per filter, then a UNION ALL of
-    one GROUP BY per dimension, cut to FACET_SIZE values each by a window. Nothing is
-    decoded row by row in Python."""
+def _tally(base, conditions: dict, *, limit: int | None = SAMPLE) -> Tally:
+    """Count and facets of the matches `base` (at most `limit` of them), every facet with
+    the other filters applied, in one statement: the matches with one flag per filter,
+    then a UNION ALL of one GROUP BY per dimension, cut to FACET_SIZE values each by a
+    window. Nothing is decoded row by row in Python. With a limit, the facets are counted
+    only when the matches fit the exact range (the statement skips them otherwise: they
+    would be thrown away), and the ids passing every filter come back when at most
+    RANK_POOL do."""
     flags = {f"passes_{name}": condition.expression for name, condition in conditions.items()}
     sample = (
-        base.order_by(F("id") + 0)
+        base.order_by()
         .annotate(**flags)
         .values_list("id", "kind", "organisation__slug", "components", "releases", "tags", *flags)
-    )[
-        # By id, not through the primary key's index: walking it, PostgreSQL would test
-        # `vector @@ query` row by row (591 ms at 100k documents, against a bitmap scan of
-        # the GIN index and a sort).
-        :SAMPLE
-    ]
+    )
+    if limit is not None:
+        sample = sample[:limit]
     sql, params = sample.query.sql_with_params()
     names = list(flags)
     columns = ["id", "kind", "organisation", "components", "releases", "tags", *names]
     postgresql = connection.vendor == "postgresql"
+    # One-time conditions (PostgreSQL evaluates them once and skips the part when false).
+    fits = f" AND (SELECT n FROM total) <= {EXACT_UP_TO}" if limit is not None else ""
 
     def passing(*, besides=None) -> str:
         wanted = [f"m.{flag}" for flag in names if flag != f"passes_{besides}"]
@@ -245,56 +286,56 @@ def _tally(base, conditions: dict) -> Tally:
 
     parts = [
         f"SELECT 'count' AS dimension, '' AS value, COUNT(*) AS n FROM m WHERE {passing()}",
-        "SELECT 'sampled', '', COUNT(*) FROM m",
-        "SELECT 'last', '', MAX(m.id) FROM m",
+        "SELECT 'sampled', '', n FROM total",
     ]
     for dimension in DIMENSIONS:
         column, is_list = FACET_VALUES[dimension]
+        where = passing(besides=dimension) + fits
         if not is_list:
             source, value = "m", f"m.{column}"
-        elif postgresql:
-            source, value = f"m, jsonb_array_elements_text(m.{column}) AS x(value)", "x.value"
         else:
-            source, value = f"m, json_each(m.{column}) AS x", "x.value"
+            # An empty list has nothing to count: not unpacking it saves a function call
+            # per row (most documents have no tags).
+            where += f" AND m.{column} <> '[]'"
+            if postgresql:
+                source = f"m, jsonb_array_elements_text(m.{column}) AS x(value)"
+            else:
+                source = f"m, json_each(m.{column}) AS x"
+            value = "x.value"
         parts.append(
-            f"SELECT '{dimension}', {value}, COUNT(*) FROM {source}"
-            f" WHERE {passing(besides=dimension)} GROUP BY {value}"
+            f"SELECT '{dimension}', {value}, COUNT(*) FROM {source} WHERE {where} GROUP BY {value}"
         )
+    if limit is not None:
+        parts.append(
+            f"SELECT 'id', CAST(m.id AS TEXT), 0 FROM m WHERE {passing()}{fits}"
+            f" AND (SELECT COUNT(*) FROM m WHERE {passing()}) <= {RANK_POOL}"
+        )
+    materialized = " MATERIALIZED" if postgresql else ""
     statement = (
-        f"WITH m ({', '.join(columns)}) AS ({sql})"
+        f"WITH m ({', '.join(columns)}) AS{materialized} ({sql}),"
+        " total (n) AS (SELECT COUNT(*) FROM m)"
         " SELECT dimension, value, n FROM (SELECT dimension, value, n, ROW_NUMBER() OVER"
         " (PARTITION BY dimension ORDER BY n DESC, value) AS place FROM ("
         + " UNION ALL ".join(parts)
-        + f") AS dimensions) AS counted WHERE place <= {FACET_SIZE}"
+        + f") AS dimensions) AS counted WHERE place <= {FACET_SIZE} OR dimension = 'id'"
     )
     facets = {dimension: {} for dimension in DIMENSIONS}
-    totals = {}
+    totals, ids = {}, None
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         for dimension, value, n in cursor.fetchall():
             if dimension in facets:
                 facets[dimension][value] = n
+            elif dimension == "id":
+                ids = [*(ids or ()), int(value)]
             else:
                 totals[dimension] = n
     for dimension, counts in facets.items():  # most frequent first, then by value
         facets[dimension] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    return Tally(
-        sampled=totals["sampled"],
-        passing=totals["count"],
-        last_id=totals["last"],
-        facets=facets,
-    )
-
-
-def _estimate(readable, tally: Tally) -> int:
-    """Beyond the exact range: the sample (the first SAMPLE matches by id) reaches some way
-    into the readable rows; the share of readable rows it covers, extrapolated to all of
-    them. Computed from readable rows only, never from planner statistics or global counts,
-    in one query that the visibility index answers."""
-    counts = readable.aggregate(
-        every=Count("id"), covered=Count("id", filter=Q(id__lte=tally.last_id))
-    )
-    return max(SAMPLE, round(tally.sampled * counts["every"] / (counts["covered"] or 1)))
+    tally = Tally(sampled=totals["sampled"], passing=totals["count"], facets=facets)
+    if limit is not None and tally.complete and tally.passing <= RANK_POOL:
+        tally.ids = ids or []
+    return tally
 
 
 def _bounded_count(queryset) -> int:
@@ -308,12 +349,46 @@ def _scaled(facets: dict, scale: float) -> dict:
     }
 
 
-RANK_POOL = REACHABLE  # matches beyond the title tier ranked at most (the most recent)
+class Counted(NamedTuple):
+    count: int
+    exact: bool
+    facets: dict
+    ids: list[int] | None = None  # the matching ids, when few (Tally.ids)
 
 
-def ranked_page(candidates, query: Query, ordering: str, start: int, size: int) -> list:
+def count_and_facets(base, conditions: dict) -> Counted:
+    """Count (and whether it is exact), facets and, when few, the ids of the matches
+    `base` (readable entries that match the query) under `conditions`: exact up to
+    EXACT_UP_TO matches, scaled from the sample slice beyond. The slice comes first, as it
+    is cheap whatever the matches: only when it leaves the total in doubt are the matches
+    counted (up to SAMPLE of them)."""
+    sliced = _tally(base.filter(EntrySQL(slice_sql())), conditions, limit=None)
+    surely_beyond = sliced.sampled * SLICE > SURELY_BEYOND * EXACT_UP_TO
+    if not surely_beyond:
+        tally = _tally(base, conditions)
+        if tally.complete:
+            return Counted(tally.passing, True, tally.facets, tally.ids)
+    # Beyond the exact range (at least SAMPLE matches): the filtered count exact while the
+    # filters leave few enough, scaled from the slice otherwise.
+    total = max(SAMPLE, sliced.sampled * SLICE)
+    facets = _scaled(sliced.facets, total / sliced.sampled if sliced.sampled else 0)
+    count = round(total * sliced.passing / sliced.sampled) if sliced.sampled else 0
+    if not conditions:
+        return Counted(total, False, facets)
+    if count <= SURELY_BEYOND * EXACT_UP_TO:
+        exact = _bounded_count(_apply(base, conditions))
+        if exact <= EXACT_UP_TO:
+            return Counted(exact, True, facets)
+        count = max(SAMPLE, count)
+    return Counted(count, False, facets)
+
+
+def ranked_page(
+    candidates, query: Query, ordering: str, start: int, size: int, *, ids=None
+) -> list:
     """Entries start..start+size of `candidates` (readable, filtered) that match `query`,
-    in `ordering`, their organisation selected.
+    in `ordering`, their organisation selected; `ids`, when given, are those matches (all
+    of them, at most RANK_POOL), which are then ranked without matching again.
 
     By relevance, in tiers, so that a common term never ranks every match: first the
     matches with every word in their title or alert names (an index lookup on PostgreSQL,
@@ -322,7 +397,12 @@ def ranked_page(candidates, query: Query, ordering: str, start: int, size: int) 
     subquery: beyond it nobody can page anyway). A row's tier and score depend on that row
     alone, so no order moves with documents the reader cannot read."""
     engine = backend()
-    filtered = candidates.filter(engine.match(query))
+    if ids is not None:
+        # What matching would find, by primary key: a phrase's matching reads every
+        # vector with the words to check their positions.
+        filtered = SearchEntry.objects.filter(id__in=ids)
+    else:
+        filtered = candidates.filter(engine.match(query))
     rows = filtered.select_related("organisation")
     end = start + size
     if ordering != "relevance":
@@ -331,6 +411,11 @@ def ranked_page(candidates, query: Query, ordering: str, start: int, size: int) 
     score = engine.score(query)
     if query.relaxed:  # some of the words: how many a document has is the first tier
         return list(rows.annotate(score=score).order_by(*ranking)[start:end])
+    if ids is not None:  # all of them fit the pool: both tiers in one ranking
+        titled = ExpressionWrapper(engine.title_match(query), output_field=BooleanField())
+        return list(
+            rows.annotate(titled=titled, score=score).order_by("-titled", *ranking)[start:end]
+        )
     # Every positive word in the title implies the whole vector has it: only exclusions
     # need the full vector (which costs a TOAST read per row on PostgreSQL).
     titled = candidates.filter(engine.title_match(query))
@@ -433,34 +518,21 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
     candidates = _apply(readable, conditions)
 
     def counted(query):
-        base = matching(reader, query, archived=archived)
-        tally = _tally(base, conditions)
-        if tally.complete:
-            return tally.passing, True, tally.facets
-        # Beyond the exact range: the count exact while the filters leave few enough,
-        # estimated otherwise, and the facets scaled from the sample.
-        total = _estimate(readable, tally)
-        count, exact = total, False
-        if conditions:
-            count = _bounded_count(_apply(base, conditions))
-            exact = count <= EXACT_UP_TO
-            if not exact:
-                count = round(total * tally.passing / tally.sampled)
-        return count, exact, _scaled(tally.facets, total / tally.sampled)
+        return count_and_facets(matching(reader, query, archived=archived), conditions)
 
-    count, exact, facet_counts = counted(query)
-    strict_count = count
-    relaxed = query.relax() if count == 0 else None
+    result = counted(query)
+    strict_count = result.count
+    relaxed = query.relax() if result.count == 0 else None
     if relaxed is not None:
         # No readable document has every word: show those with some of them, most first.
         relaxed_result = counted(relaxed)
-        if relaxed_result[0]:
-            query = relaxed
-            count, exact, facet_counts = relaxed_result
+        if relaxed_result.count:
+            query, result = relaxed, relaxed_result
+    count, exact, facet_counts = result.count, result.exact, result.facets
     hits = []
     if count and (page - 1) * page_size < count:
         start = (page - 1) * page_size
-        entries = ranked_page(candidates, query, ordering, start, page_size)
+        entries = ranked_page(candidates, query, ordering, start, page_size, ids=result.ids)
         snippets = engine.snippets(query, [entry.pk for entry in entries])
         labels = kinds()
         for entry in entries:
