@@ -40,7 +40,9 @@ class Backend:
         """A context in which the search's statements run (see PostgreSQL.planned)."""
         return contextlib.nullcontext()
 
-    def match(self, query: Query) -> EntrySQL:
+    def match(self, query: Query, *, few=False) -> EntrySQL:
+        """SQL true for the entries that match `query`; `few`: the caller expects few
+        matches (a plan may then start from them)."""
         raise NotImplementedError
 
     def score(self, query: Query) -> EntrySQL:
@@ -93,11 +95,13 @@ class PostgreSQL(Backend):
         intersecting that index with the GIN one takes 8. Sequential and plain index
         scans are off for the search's statements alone (SET LOCAL, in a transaction of
         their own): bitmap scans remain, and index-only scans, which have their own
-        setting."""
+        setting. So is JIT compilation: the count-and-facets statement is estimated far
+        above jit_above_cost (the planner assumes 100 values per JSON list), and compiling
+        it took 22 ms of a 32 ms statement."""
         with transaction.atomic(savepoint=False), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('enable_seqscan', 'off', true),"
-                " set_config('enable_indexscan', 'off', true)"
+                " set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true)"
             )
             yield
 
@@ -120,7 +124,7 @@ class PostgreSQL(Backend):
                 params += more
         return "(" + " && ".join(parts) + ")", params
 
-    def match(self, query):
+    def match(self, query, *, few=False):
         sql, params = self.tsquery(query)
         return EntrySQL(f"{{entry}}.vector @@ {sql}", params, output_field=BooleanField())
 
@@ -228,12 +232,18 @@ class SQLite(Backend):
             [expression],
         )
 
-    def match(self, query):
+    def match(self, query, *, few=False):
         sql, params = self._in(self.expression(query))
-        # `+id`: not the rowid lookup of every match (a common term has tens of thousands,
-        # and the columns after the body live in overflow pages: 510 ms for 60k rows at
-        # 100k documents) but a walk of the readable-rows index, which covers every column
-        # that counting, facets and filters read, testing each id against the matches.
+        if few:
+            # Each match looked up by id, in the index keyed by id that covers what
+            # counting, facets and filters read (migration opsknowledge 0016): for a rare
+            # word at 100k documents 1 ms, where walking the readable rows takes 9 (an
+            # editor's, 22).
+            return EntrySQL(sql, params, output_field=BooleanField())
+        # `+id`: not a lookup of every match (a common term has tens of thousands: 510 ms
+        # for 60k rows of the table, whose columns after the body live in overflow pages)
+        # but a walk of the readable-rows index, which covers the same columns, testing
+        # each id against the matches.
         return EntrySQL("+" + sql, params, output_field=BooleanField())
 
     def score(self, query):

@@ -189,9 +189,9 @@ def readable_entries(reader, *, archived=False):
     return entries if archived else entries.filter(archived=False)
 
 
-def matching(reader, query: Query, *, archived=False):
-    """Readable entries that match `query` (no filters)."""
-    return readable_entries(reader, archived=archived).filter(backend().match(query))
+def matching(reader, query: Query, *, archived=False, few=False):
+    """Readable entries that match `query` (no filters); `few`: Backend.match."""
+    return readable_entries(reader, archived=archived).filter(backend().match(query, few=few))
 
 
 def matching_ids(model, q: str):
@@ -356,20 +356,26 @@ class Counted(NamedTuple):
     ids: list[int] | None = None  # the matching ids, when few (Tally.ids)
 
 
-def count_and_facets(base, conditions: dict) -> Counted:
+# Below this many matches (as the slice estimates them), the exact count starts from the
+# matches rather than from the readable rows (Backend.match's `few`).
+FEW = 4_000
+
+
+def count_and_facets(matches, conditions: dict) -> Counted:
     """Count (and whether it is exact), facets and, when few, the ids of the matches
-    `base` (readable entries that match the query) under `conditions`: exact up to
-    EXACT_UP_TO matches, scaled from the sample slice beyond. The slice comes first, as it
-    is cheap whatever the matches: only when it leaves the total in doubt are the matches
-    counted (up to SAMPLE of them)."""
-    sliced = _tally(base.filter(EntrySQL(slice_sql())), conditions, limit=None)
+    (`matches(few)`: the readable entries that match the query, Backend.match's `few`)
+    under `conditions`: exact up to EXACT_UP_TO matches, scaled from the sample slice
+    beyond. The slice comes first, as it is cheap whatever the matches: only when it
+    leaves the total in doubt are the matches counted (up to SAMPLE of them)."""
+    sliced = _tally(matches(False).filter(EntrySQL(slice_sql())), conditions, limit=None)
     surely_beyond = sliced.sampled * SLICE > SURELY_BEYOND * EXACT_UP_TO
     if not surely_beyond:
-        tally = _tally(base, conditions)
+        tally = _tally(matches(sliced.sampled * SLICE < FEW), conditions)
         if tally.complete:
             return Counted(tally.passing, True, tally.facets, tally.ids)
     # Beyond the exact range (at least SAMPLE matches): the filtered count exact while the
     # filters leave few enough, scaled from the slice otherwise.
+    base = matches(False)
     total = max(SAMPLE, sliced.sampled * SLICE)
     facets = _scaled(sliced.facets, total / sliced.sampled if sliced.sampled else 0)
     count = round(total * sliced.passing / sliced.sampled) if sliced.sampled else 0
@@ -518,7 +524,10 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
     candidates = _apply(readable, conditions)
 
     def counted(query):
-        return count_and_facets(matching(reader, query, archived=archived), conditions)
+        def matches(few):
+            return matching(reader, query, archived=archived, few=few)
+
+        return count_and_facets(matches, conditions)
 
     result = counted(query)
     strict_count = result.count
