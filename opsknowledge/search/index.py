@@ -346,6 +346,11 @@ class EntrySQL(Expression):
         return self.template.replace("{entry}", table), self.params
 
 
+# Strings JSON writes as they are, between quotes (json.dumps escapes non-ASCII, quotes
+# and backslashes): slugs and tag names are such strings.
+PLAIN_JSON_STRING = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")  # printable ASCII but " and \
+
+
 def contains_any(column: str, values) -> EntrySQL:
     """A condition on SearchEntry: its JSON list `column` holds any of `values`."""
     values = sorted(set(values))
@@ -353,6 +358,12 @@ def contains_any(column: str, values) -> EntrySQL:
         return EntrySQL("1 = 0")
     if connection.vendor == "postgresql":
         return EntrySQL(f"{{entry}}.{column} ?| %s", (values,))
+    if all(PLAIN_JSON_STRING.fullmatch(value) for value in values):
+        # The list's JSON text holds such a value exactly when it holds it quoted: a text
+        # search, where json_each is a table-valued call per row (for "issue" in ceph at
+        # 100k documents, 41 ms of an editor's filtered count; 12 with instr).
+        tests = " OR ".join([f"instr({{entry}}.{column}, %s) > 0"] * len(values))
+        return EntrySQL(f"({tests})", [f'"{value}"' for value in values])
     placeholders = ", ".join(["%s"] * len(values))
     return EntrySQL(
         f"EXISTS (SELECT 1 FROM json_each({{entry}}.{column}) WHERE value IN ({placeholders}))",

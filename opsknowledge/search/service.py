@@ -292,19 +292,25 @@ def _tally(base, conditions: dict, *, limit: int | None = SAMPLE) -> Tally:
         column, is_list = FACET_VALUES[dimension]
         where = passing(besides=dimension) + fits
         if not is_list:
-            source, value = "m", f"m.{column}"
+            parts.append(
+                f"SELECT '{dimension}', m.{column}, COUNT(*) FROM m WHERE {where}"
+                f" GROUP BY m.{column}"
+            )
+            continue
+        # An empty list has nothing to count: not unpacking it saves a call per row (most
+        # documents have no tags).
+        where += f" AND m.{column} <> '[]'"
+        if postgresql:
+            # The lists of all rows gathered into one and flattened by one call: a call per
+            # row (jsonb_array_elements_text) was 14 of the 29 ms of 6,810 matches' tally.
+            lists = f"(SELECT jsonb_agg(m.{column}) FROM m WHERE {where})"
+            source = f"jsonb_array_elements_text(jsonb_path_query_array({lists}, '$[*][*]')) AS x"
+            parts.append(f"SELECT '{dimension}', x, COUNT(*) FROM {source} GROUP BY x")
         else:
-            # An empty list has nothing to count: not unpacking it saves a function call
-            # per row (most documents have no tags).
-            where += f" AND m.{column} <> '[]'"
-            if postgresql:
-                source = f"m, jsonb_array_elements_text(m.{column}) AS x(value)"
-            else:
-                source = f"m, json_each(m.{column}) AS x"
-            value = "x.value"
-        parts.append(
-            f"SELECT '{dimension}', {value}, COUNT(*) FROM {source} WHERE {where} GROUP BY {value}"
-        )
+            parts.append(
+                f"SELECT '{dimension}', x.value, COUNT(*) FROM m, json_each(m.{column}) AS x"
+                f" WHERE {where} GROUP BY x.value"
+            )
     if limit is not None:
         parts.append(
             f"SELECT 'id', CAST(m.id AS TEXT), 0 FROM m WHERE {passing()}{fits}"
@@ -358,7 +364,7 @@ class Counted(NamedTuple):
 
 # Below this many matches (as the slice estimates them), the exact count starts from the
 # matches rather than from the readable rows (Backend.match's `few`).
-FEW = 4_000
+FEW = 15_000
 
 
 def count_and_facets(matches, conditions: dict) -> Counted:
@@ -390,11 +396,12 @@ def count_and_facets(matches, conditions: dict) -> Counted:
 
 
 def ranked_page(
-    candidates, query: Query, ordering: str, start: int, size: int, *, ids=None
+    candidates, query: Query, ordering: str, start: int, size: int, *, ids=None, few=False
 ) -> list:
     """Entries start..start+size of `candidates` (readable, filtered) that match `query`,
     in `ordering`, their organisation selected; `ids`, when given, are those matches (all
-    of them, at most RANK_POOL), which are then ranked without matching again.
+    of them, at most RANK_POOL), which are then ranked without matching again; `few`:
+    Backend.match's.
 
     By relevance, in tiers, so that a common term never ranks every match: first the
     matches with every word in their title or alert names (an index lookup on PostgreSQL,
@@ -408,7 +415,7 @@ def ranked_page(
         # vector with the words to check their positions.
         filtered = SearchEntry.objects.filter(id__in=ids)
     else:
-        filtered = candidates.filter(engine.match(query))
+        filtered = candidates.filter(engine.match(query, few=few))
     rows = filtered.select_related("organisation")
     end = start + size
     if ordering != "relevance":
@@ -426,7 +433,7 @@ def ranked_page(
     # need the full vector (which costs a TOAST read per row on PostgreSQL).
     titled = candidates.filter(engine.title_match(query))
     if query.excluded:
-        titled = titled.filter(engine.match(query))
+        titled = titled.filter(engine.match(query, few=few))
     first = list(
         titled.select_related("organisation").annotate(score=score).order_by(*ranking)[:end]
     )
@@ -541,7 +548,9 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
     hits = []
     if count and (page - 1) * page_size < count:
         start = (page - 1) * page_size
-        entries = ranked_page(candidates, query, ordering, start, page_size, ids=result.ids)
+        entries = ranked_page(
+            candidates, query, ordering, start, page_size, ids=result.ids, few=count < FEW
+        )
         snippets = engine.snippets(query, [entry.pk for entry in entries])
         labels = kinds()
         for entry in entries:

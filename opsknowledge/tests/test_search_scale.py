@@ -194,12 +194,13 @@ def test_filters_by_list_values_find_exactly_the_documents_that_have_them(
 ):
     """Component, release and tag filters (on PostgreSQL, beyond the exact range, through
     the vector's facet keys; within it and on SQLite, the JSON lists): a word of the text
-    is not a facet value."""
+    is not a facet value, nor is a longer one that starts or ends with it."""
     if beyond:  # every match beyond: the filtered count and the page read the filter
         monkeypatch.setattr(service, "EXACT_UP_TO", 0)
         monkeypatch.setattr(service, "SAMPLE", 1)
     publish(organisation=orgs["scs"], slug="tagged", body="widget", tags=["c++_x.y-z", "audit"])
     publish(organisation=orgs["scs"], slug="mentions", body="widget audit ceph r3 c")
+    publish(organisation=orgs["scs"], slug="longer", body="widget", tags=["audit-log", "xaudit"])
     publish(organisation=orgs["scs"], slug="ceph", body="widget", components=["ceph"])
     assert slugs(search(None, q="widget", tag="c++_x.y-z")) == ["tagged"]
     assert slugs(search(None, q="widget", tag="audit")) == ["tagged"]
