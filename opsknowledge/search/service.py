@@ -230,8 +230,8 @@ RANK_POOL = REACHABLE  # matches beyond the title tier ranked at most (the most 
 # id hashes into the first 1/SLICE of the hash range (Knuth's multiplicative hash, so that
 # ids made in a rhythm, a report and its runbook, do not all fall in or out of it). A
 # row's membership is a fact of the row alone, so the estimate depends on readable rows
-# only. PostgreSQL reads the slice through a partial index of the same predicate
-# (migration opsknowledge 0016), intersected with the GIN index of the words: a common
+# only. Partial indexes of the same predicate serve it (PostgreSQL: a GIN index of the
+# slice's vectors; SQLite: the readable-rows index of the slice's rows), so a common
 # term's slice costs a sixteenth of its matches' rows.
 SLICE = 16
 HASH_RANGE = 2**32
@@ -241,10 +241,10 @@ HASH_RANGE = 2**32
 SURELY_BEYOND = 1.5
 
 
-def slice_sql(slice_=None) -> str:
-    """SQL true for the rows of the sample slice (the partial index's predicate, literally)."""
-    size = HASH_RANGE // (slice_ or SLICE)
-    return f"({{entry}}.id * 2654435761) %% {HASH_RANGE} < {size}"
+def slice_sql() -> str:
+    """SQL true for the rows of the sample slice (the partial indexes' predicate, literally:
+    migration opsknowledge 0016)."""
+    return f"({{entry}}.id * 2654435761) %% {HASH_RANGE} < {HASH_RANGE // SLICE}"
 
 
 # Per dimension: how its values come out of a sampled row (lists are JSON arrays).
@@ -326,21 +326,21 @@ def _tally(base, conditions: dict, *, limit: int | None = SAMPLE) -> Tally:
         + f") AS dimensions) AS counted WHERE place <= {FACET_SIZE} OR dimension = 'id'"
     )
     facets = {dimension: {} for dimension in DIMENSIONS}
-    totals, ids = {}, None
+    totals, ids = {}, []
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         for dimension, value, n in cursor.fetchall():
             if dimension in facets:
                 facets[dimension][value] = n
             elif dimension == "id":
-                ids = [*(ids or ()), int(value)]
+                ids.append(int(value))
             else:
                 totals[dimension] = n
     for dimension, counts in facets.items():  # most frequent first, then by value
         facets[dimension] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     tally = Tally(sampled=totals["sampled"], passing=totals["count"], facets=facets)
     if limit is not None and tally.complete and tally.passing <= RANK_POOL:
-        tally.ids = ids or []
+        tally.ids = ids
     return tally
 
 
@@ -362,9 +362,10 @@ class Counted(NamedTuple):
     ids: list[int] | None = None  # the matching ids, when few (Tally.ids)
 
 
-# Below this many matches (as the slice estimates them), the exact count starts from the
-# matches rather than from the readable rows (Backend.match's `few`).
-FEW = 15_000
+# Up to this many matches, looking each up (Backend.match's `few`) costs less than
+# walking every readable row: the exact count (which runs only below it) and the page's
+# ranking pool do so.
+FEW = round(SURELY_BEYOND * EXACT_UP_TO)
 
 
 def count_and_facets(matches, conditions: dict) -> Counted:
@@ -376,7 +377,7 @@ def count_and_facets(matches, conditions: dict) -> Counted:
     sliced = _tally(matches(False).filter(EntrySQL(slice_sql())), conditions, limit=None)
     surely_beyond = sliced.sampled * SLICE > SURELY_BEYOND * EXACT_UP_TO
     if not surely_beyond:
-        tally = _tally(matches(sliced.sampled * SLICE < FEW), conditions)
+        tally = _tally(matches(True), conditions)
         if tally.complete:
             return Counted(tally.passing, True, tally.facets, tally.ids)
     # Beyond the exact range (at least SAMPLE matches): the filtered count exact while the
