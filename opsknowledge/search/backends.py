@@ -40,10 +40,17 @@ class Backend:
         """A context in which the search's statements run (see PostgreSQL.planned)."""
         return contextlib.nullcontext()
 
-    def match(self, query: Query, *, few=False) -> EntrySQL:
+    def match(self, query: Query, *, few=False, narrowing=()) -> EntrySQL:
         """SQL true for the entries that match `query`; `few`: the caller expects few
-        matches (a plan may then start from them)."""
+        matches (a plan may then start from them); `narrowing`: expressions of
+        `narrowing()` the matches must also satisfy."""
         raise NotImplementedError
+
+    def narrowing(self, values) -> str | None:
+        """A condition the text index can test with the words, true for every entry whose
+        components or tags include any of `values` (and maybe for others: the filter still
+        tests each row), or None when the backend has no use for one."""
+        return None
 
     def score(self, query: Query) -> EntrySQL:
         raise NotImplementedError
@@ -124,7 +131,8 @@ class PostgreSQL(Backend):
                 params += more
         return "(" + " && ".join(parts) + ")", params
 
-    def match(self, query, *, few=False):
+    def match(self, query, *, few=False, narrowing=()):
+        # Filters are facet keys of the vector here (index.FACET_KEYS): no narrowing.
         sql, params = self.tsquery(query)
         return EntrySQL(f"{{entry}}.vector @@ {sql}", params, output_field=BooleanField())
 
@@ -210,6 +218,9 @@ def _pg_any_word_at_a(words) -> tuple[str, list]:
     return "to_tsquery('simple', %s)", [" | ".join(f"{word}:A" for word in words)]
 
 
+FTS_WORD = re.compile(r"[a-z0-9]+")  # ASCII letters and digits: words to FTS5's tokenizer
+
+
 def _fts_term(term: Term) -> str:
     # Words are letters and digits only (query.WORD): quoted, they are never FTS5 syntax.
     return '"' + " ".join(term.words) + '"'
@@ -232,8 +243,11 @@ class SQLite(Backend):
             [expression],
         )
 
-    def match(self, query, *, few=False):
-        sql, params = self._in(self.expression(query))
+    def match(self, query, *, few=False, narrowing=()):
+        expression = self.expression(query)
+        if narrowing:  # one FTS query intersects them, before any row is read
+            expression = " AND ".join([f"({expression})", *(f"({n})" for n in narrowing)])
+        sql, params = self._in(expression)
         if few:
             # Each match looked up by id, in the index keyed by id that covers what
             # counting, facets and filters read (migration opsknowledge 0016): for a rare
@@ -245,6 +259,17 @@ class SQLite(Backend):
         # but a walk of the readable-rows index, which covers the same columns, testing
         # each id against the matches.
         return EntrySQL("+" + sql, params, output_field=BooleanField())
+
+    def narrowing(self, values):
+        # Text B holds each component's name, slug and aliases and each tag (index._row),
+        # as words: the slug's or name's words as a phrase find every entry that has it.
+        phrases = []
+        for value in values:
+            words = FTS_WORD.findall(str(value).lower())
+            if not words:
+                return None
+            phrases.append('"' + " ".join(words) + '"')
+        return "{text_b} : (" + " OR ".join(phrases) + ")" if phrases else None
 
     def score(self, query):
         # Per group: 3 when the title or alert names have it, 1 when the summary,

@@ -125,6 +125,7 @@ class Condition:
 
     sql: object
     indexed: object = None
+    narrowing: str | None = None  # Backend.narrowing's, for counting the filtered matches
 
     @property
     def expression(self):
@@ -135,11 +136,13 @@ class Condition:
 
 def _listed(dimension: str, values) -> Condition:
     """The filter "the JSON list `dimension` holds any of `values`"."""
-    condition = Condition(index.contains_any(dimension, values))
+    sql = index.contains_any(dimension, values)
     if connection.vendor == "postgresql" and values:
         keys = index.facet_keys_tsquery(dimension, values)
-        return Condition(condition.sql, EntrySQL("{entry}.vector @@ %s::tsquery", (keys,)))
-    return condition
+        return Condition(sql, EntrySQL("{entry}.vector @@ %s::tsquery", (keys,)))
+    if dimension in ("components", "tags"):  # text B has their words; releases it has not
+        return Condition(sql, narrowing=backend().narrowing(values))
+    return Condition(sql)
 
 
 def filter_conditions(
@@ -189,9 +192,10 @@ def readable_entries(reader, *, archived=False):
     return entries if archived else entries.filter(archived=False)
 
 
-def matching(reader, query: Query, *, archived=False, few=False):
-    """Readable entries that match `query` (no filters); `few`: Backend.match."""
-    return readable_entries(reader, archived=archived).filter(backend().match(query, few=few))
+def matching(reader, query: Query, *, archived=False, few=False, narrowing=()):
+    """Readable entries that match `query` (no filters); `few`, `narrowing`: Backend.match."""
+    match = backend().match(query, few=few, narrowing=narrowing)
+    return readable_entries(reader, archived=archived).filter(match)
 
 
 def matching_ids(model, q: str):
@@ -370,7 +374,8 @@ FEW = round(SURELY_BEYOND * EXACT_UP_TO)
 
 def count_and_facets(matches, conditions: dict) -> Counted:
     """Count (and whether it is exact), facets and, when few, the ids of the matches
-    (`matches(few)`: the readable entries that match the query, Backend.match's `few`)
+    (`matches(few, narrowing=())`: the readable entries that match the query, as
+    Backend.match has them)
     under `conditions`: exact up to EXACT_UP_TO matches, scaled from the sample slice
     beyond. The slice comes first, as it is cheap whatever the matches: only when it
     leaves the total in doubt are the matches counted (up to SAMPLE of them)."""
@@ -389,6 +394,9 @@ def count_and_facets(matches, conditions: dict) -> Counted:
     if not conditions:
         return Counted(total, False, facets)
     if count <= SURELY_BEYOND * EXACT_UP_TO:
+        narrowing = [c.narrowing for c in conditions.values() if c.narrowing]
+        if narrowing:  # the filters' words narrow the matches down before any row is read
+            base = matches(True, narrowing)
         exact = _bounded_count(_apply(base, conditions))
         if exact <= EXACT_UP_TO:
             return Counted(exact, True, facets)
@@ -397,12 +405,20 @@ def count_and_facets(matches, conditions: dict) -> Counted:
 
 
 def ranked_page(
-    candidates, query: Query, ordering: str, start: int, size: int, *, ids=None, few=False
+    candidates,
+    query: Query,
+    ordering: str,
+    start: int,
+    size: int,
+    *,
+    ids=None,
+    few=False,
+    narrowing=(),
 ) -> list:
     """Entries start..start+size of `candidates` (readable, filtered) that match `query`,
     in `ordering`, their organisation selected; `ids`, when given, are those matches (all
-    of them, at most RANK_POOL), which are then ranked without matching again; `few`:
-    Backend.match's.
+    of them, at most RANK_POOL), which are then ranked without matching again; `few` and
+    `narrowing` (the filters'): Backend.match's.
 
     By relevance, in tiers, so that a common term never ranks every match: first the
     matches with every word in their title or alert names (an index lookup on PostgreSQL,
@@ -416,7 +432,7 @@ def ranked_page(
         # vector with the words to check their positions.
         filtered = SearchEntry.objects.filter(id__in=ids)
     else:
-        filtered = candidates.filter(engine.match(query, few=few))
+        filtered = candidates.filter(engine.match(query, few=few, narrowing=narrowing))
     rows = filtered.select_related("organisation")
     end = start + size
     if ordering != "relevance":
@@ -434,7 +450,7 @@ def ranked_page(
     # need the full vector (which costs a TOAST read per row on PostgreSQL).
     titled = candidates.filter(engine.title_match(query))
     if query.excluded:
-        titled = titled.filter(engine.match(query, few=few))
+        titled = titled.filter(engine.match(query, few=few, narrowing=narrowing))
     first = list(
         titled.select_related("organisation").annotate(score=score).order_by(*ranking)[:end]
     )
@@ -532,8 +548,8 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
     candidates = _apply(readable, conditions)
 
     def counted(query):
-        def matches(few):
-            return matching(reader, query, archived=archived, few=few)
+        def matches(few, narrowing=()):
+            return matching(reader, query, archived=archived, few=few, narrowing=narrowing)
 
         return count_and_facets(matches, conditions)
 
@@ -550,7 +566,14 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
     if count and (page - 1) * page_size < count:
         start = (page - 1) * page_size
         entries = ranked_page(
-            candidates, query, ordering, start, page_size, ids=result.ids, few=count < FEW
+            candidates,
+            query,
+            ordering,
+            start,
+            page_size,
+            ids=result.ids,
+            few=count < FEW,
+            narrowing=[c.narrowing for c in conditions.values() if c.narrowing],
         )
         snippets = engine.snippets(query, [entry.pk for entry in entries])
         labels = kinds()

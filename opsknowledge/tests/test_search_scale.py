@@ -201,6 +201,7 @@ def test_filters_by_list_values_find_exactly_the_documents_that_have_them(
     publish(organisation=orgs["scs"], slug="tagged", body="widget", tags=["c++_x.y-z", "audit"])
     publish(organisation=orgs["scs"], slug="mentions", body="widget audit ceph r3 c")
     publish(organisation=orgs["scs"], slug="longer", body="widget", tags=["audit-log", "xaudit"])
+    publish(organisation=orgs["scs"], slug="summary", summary="Ceph audit", body="widget")
     publish(organisation=orgs["scs"], slug="ceph", body="widget", components=["ceph"])
     assert slugs(search(None, q="widget", tag="c++_x.y-z")) == ["tagged"]
     assert slugs(search(None, q="widget", tag="audit")) == ["tagged"]
