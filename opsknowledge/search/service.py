@@ -304,17 +304,19 @@ def _tally(base, conditions: dict, *, limit: int | None = SAMPLE) -> Tally:
         # An empty list has nothing to count: not unpacking it saves a call per row (most
         # documents have no tags).
         where += f" AND m.{column} <> '[]'"
+        # The lists of all rows joined into one JSON array (each list's text without its
+        # brackets, comma-separated, is the text of their elements) and unpacked by one
+        # call: a set-returning call per row was most of a tally's facet time (PostgreSQL:
+        # 47 -> 25 ms for the tally of 6,810 matches at 100k documents).
+        joined = "string_agg" if postgresql else "group_concat"
+        elements = "jsonb_array_elements_text" if postgresql else "json_each"
+        text = f"m.{column}::text" if postgresql else f"m.{column}"
+        lists = f"(SELECT '[' || {joined}(trim({text}, '[]'), ',') || ']' FROM m WHERE {where})"
         if postgresql:
-            # The lists of all rows gathered into one and flattened by one call: a call per
-            # row (jsonb_array_elements_text) was 14 of the 29 ms of 6,810 matches' tally.
-            lists = f"(SELECT jsonb_agg(m.{column}) FROM m WHERE {where})"
-            source = f"jsonb_array_elements_text(jsonb_path_query_array({lists}, '$[*][*]')) AS x"
-            parts.append(f"SELECT '{dimension}', x, COUNT(*) FROM {source} GROUP BY x")
+            source, value = f"{elements}(({lists})::jsonb) AS x(value)", "x.value"
         else:
-            parts.append(
-                f"SELECT '{dimension}', x.value, COUNT(*) FROM m, json_each(m.{column}) AS x"
-                f" WHERE {where} GROUP BY x.value"
-            )
+            source, value = f"{elements}({lists}) AS x", "x.value"
+        parts.append(f"SELECT '{dimension}', {value}, COUNT(*) FROM {source} GROUP BY {value}")
     if limit is not None:
         parts.append(
             f"SELECT 'id', CAST(m.id AS TEXT), 0 FROM m WHERE {passing()}{fits}"
