@@ -18,7 +18,7 @@ import re
 from django.db import connection, transaction
 from django.db.models import BooleanField, FloatField
 
-from .index import EntrySQL
+from .index import PLAIN_VALUE, EntrySQL
 from .query import Query, Term
 
 START, STOP = "\x01", "\x02"  # hit markers in snippets, never in indexed text
@@ -265,9 +265,10 @@ class SQLite(Backend):
         # as words: the slug's or name's words as a phrase find every entry that has it.
         phrases = []
         for value in values:
-            words = FTS_WORD.findall(str(value).lower())
-            if not words:
+            # Only slug-like values: FTS5 folds "café" to "cafe", which no ASCII split has.
+            if not PLAIN_VALUE.fullmatch(str(value)):
                 return None
+            words = FTS_WORD.findall(str(value))
             phrases.append('"' + " ".join(words) + '"')
         return "{text_b} : (" + " OR ".join(phrases) + ")" if phrases else None
 

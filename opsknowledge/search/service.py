@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from ..models import Component, Organisation, Release, SearchEntry
-from ..references import did_you_mean
+from ..references import TAG_MAX_LENGTH, TAG_PATTERN, did_you_mean
 from . import index
 from .backends import backend, mark_snippet
 from .index import EntrySQL
@@ -172,7 +172,12 @@ def filter_conditions(
         conditions["release"] = _listed("releases", [found.slug])
     if tag:
         name = str(tag).strip().lower()
-        conditions["tag"] = _listed("tags", [name])
+        if len(name) > TAG_MAX_LENGTH or not TAG_PATTERN.fullmatch(name):
+            # No tag can have this name: nothing matches. Not an error, as a name that
+            # could exist is not one either; and PostgreSQL refuses a lexeme over 2 KB.
+            conditions["tag"] = Condition(EntrySQL("1 = 0"))
+        else:
+            conditions["tag"] = _listed("tags", [name])
     return conditions
 
 
@@ -432,7 +437,8 @@ def ranked_page(
     if ids is not None:
         # What matching would find, by primary key: a phrase's matching reads every
         # vector with the words to check their positions.
-        filtered = SearchEntry.objects.filter(id__in=ids)
+        # Readable still: a document made private since the count is not shown.
+        filtered = candidates.filter(id__in=ids)
     else:
         filtered = candidates.filter(engine.match(query, few=few, narrowing=narrowing))
     rows = filtered.select_related("organisation")

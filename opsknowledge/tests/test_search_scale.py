@@ -207,9 +207,12 @@ def test_filters_by_list_values_find_exactly_the_documents_that_have_them(
     assert slugs(search(None, q="widget", tag="audit")) == ["tagged"]
     assert slugs(search(None, q="widget", component="ceph")) == ["ceph"]
     assert search(None, q="widget", release="r3").count == 0
+    publish(organisation=orgs["scs"], slug="released", body="widget", releases=["r3"])
+    assert slugs(search(None, q="widget", release="r3")) == ["released"]
     if not beyond:  # the facets give the values as they are (PostgreSQL splits JSON text)
         tags = search(None, q="widget").facets["tag"]
         assert tags == {"audit": 1, "audit-log": 1, "c++_x.y-z": 1, "xaudit": 1}
+        assert search(None, q="widget").facets["release"] == {"r3": 1}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: facet keys")
@@ -231,3 +234,31 @@ def test_the_facet_keys_migration_gives_entries_written_before_it_their_keys(
         for statement in migration.POSTGRESQL:
             cursor.execute(statement)
     assert search(None, q="widget", component="ceph").count == 3
+
+
+def test_a_tag_no_document_can_have_finds_nothing_and_fails_nothing(orgs, monkeypatch):
+    """Beyond the exact range, PostgreSQL's tag filter is a lexeme, which may not exceed
+    2 KB: a tag name no tag can have is "nothing matches", as an unknown tag is."""
+    monkeypatch.setattr(service, "EXACT_UP_TO", 0)
+    monkeypatch.setattr(service, "SAMPLE", 1)
+    publish(organisation=orgs["scs"], slug="tagged", body="widget", tags=["audit"])
+    for name in ("a" * 3000, "Bad Tag", "'; --", "café"):
+        results = search(None, q="widget", tag=name)
+        assert (results.count, slugs(results)) == (0, []), name
+
+
+def test_a_document_made_private_after_the_count_is_not_on_the_page(orgs, monkeypatch):
+    """The page of few matches is ranked from the ids the count found: still only those
+    the reader can read when the page is read."""
+    for n in range(3):
+        publish(organisation=orgs["scs"], slug=f"doc-{n}", body="widget")
+    real_tally = service._tally
+
+    def tally_then_hide(*args, **kwargs):
+        tally = real_tally(*args, **kwargs)
+        if tally.ids:  # between the count and the page, doc-0 becomes private
+            SearchEntry.objects.filter(slug="doc-0").update(visibility="organisation")
+        return tally
+
+    monkeypatch.setattr(service, "_tally", tally_then_hide)
+    assert sorted(slugs(search(None, q="widget"))) == ["doc-1", "doc-2"]
