@@ -197,10 +197,10 @@ def readable_entries(reader, *, archived=False):
     return entries if archived else entries.filter(archived=False)
 
 
-def matching(reader, query: Query, *, archived=False, few=False, narrowing=()):
-    """Readable entries that match `query` (no filters); `few`, `narrowing`: Backend.match."""
-    match = backend().match(query, few=few, narrowing=narrowing)
-    return readable_entries(reader, archived=archived).filter(match)
+def matching(readable, query: Query, *, few=False, narrowing=()):
+    """The entries of `readable` (readable_entries()) that match `query` (no filters);
+    `few`, `narrowing`: Backend.match."""
+    return readable.filter(backend().match(query, few=few, narrowing=narrowing))
 
 
 def matching_ids(model, q: str):
@@ -478,14 +478,13 @@ def ranked_page(
     return [*first, *rest][start:end]
 
 
-def _suggestion(reader, query: Query, archived: bool) -> str | None:
+def _suggestion(readable, query: Query) -> str | None:
     """The query with each word that finds nothing readable replaced by the closest indexed
     word that does; None when there is nothing to correct. Candidates are all indexed words
     above a similarity threshold, tried closest first, and a candidate counts only if a
     document the reader can read contains it: what is suggested never depends on documents
     the reader cannot read."""
     engine = backend()
-    readable = readable_entries(reader, archived=archived)
     replacements = {}
     for word in dict.fromkeys(query.words):
         if readable.filter(engine.word_match(word)).exists():
@@ -557,7 +556,7 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
 
     def counted(query):
         def matches(few, narrowing=()):
-            return matching(reader, query, archived=archived, few=few, narrowing=narrowing)
+            return matching(readable, query, few=few, narrowing=narrowing)
 
         return count_and_facets(matches, conditions)
 
@@ -594,7 +593,7 @@ def _results(reader, query, conditions, filters, archived, ordering, page, page_
             )
     if not facets:
         facet_counts = {}
-    suggestion = _suggestion(reader, query, archived) if strict_count < SUGGEST_BELOW else None
+    suggestion = _suggestion(readable, query) if strict_count < SUGGEST_BELOW else None
     return Results(
         query=query,
         count=count,
