@@ -7,6 +7,7 @@ keys in the same order, the same values.
 """
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -31,7 +32,9 @@ ENDPOINTS = [
     "/api/v1/practices/?page_size=200",
     "/api/v1/incidents/?page_size=200",
     "/api/v1/releases/r3/notes/?page_size=200",
+    "/api/v1/upgrade-path/?from=r1&to=r4",
 ]
+LISTS = ENDPOINTS[:4]
 
 
 def ordered(response):
@@ -46,7 +49,7 @@ def as_drf_would(monkeypatch):
 
 def detail_urls(client):
     urls = []
-    for listing in ENDPOINTS[:4]:
+    for listing in LISTS:
         results = client.get(listing).json()["results"]
         assert results, f"the demo content has nothing at {listing}"
         urls += [item["api_url"] for item in results[:5]]
@@ -81,6 +84,46 @@ def test_details_read_from_page_values_are_what_the_relations_give(demo, api, mo
     general = [ordered(api.get(url)) for url in urls]
     for url, mine, through_the_model in zip(urls, fast, general, strict=True):
         assert mine == through_the_model, url
+
+
+def test_the_briefing_has_runbooks_and_reports_to_compare(demo, api):
+    steps = api.get(ENDPOINTS[-1]).json()["steps"]
+    assert any(step["runbooks"] for step in steps)
+    assert any(step["incidents"] for step in steps)
+
+
+class RelatedColumns(ReadersMixin, serializers.Serializer):
+    organisation = serializers.CharField(source="organisation.slug")
+    defaulted = serializers.CharField(source="missing.slug", default="none")
+    nullable = serializers.CharField(source="missing.slug", allow_null=True)
+    optional = serializers.CharField(source="missing.slug", required=False)
+    number = serializers.IntegerField(source="organisation.pk")
+    called = serializers.CharField(source="method.slug")
+
+
+class Row:
+    """A row whose relation `missing` is empty, and whose `method` is a callable."""
+
+    def __init__(self, organisation):
+        self.organisation = organisation
+        self.missing = None
+
+    def method(self):
+        return SimpleNamespace(slug="called")
+
+
+def test_related_columns_follow_drfs_rules_for_missing_rows_and_callables(demo, monkeypatch):
+    rows = [Row(organisation) for organisation in Organisation.objects.all()[:3]]
+    mapping = {"organisation": {"slug": "from-a-dict", "pk": 7}, "missing": None,
+               "method": {"slug": "text"}}  # fmt: skip
+    fast = RelatedColumns([*rows, mapping], many=True).data
+    as_drf_would(monkeypatch)
+    general = RelatedColumns([*rows, mapping], many=True).data
+    assert fast == general
+    assert fast[0]["defaulted"] == "none" and fast[0]["nullable"] is None
+    assert "optional" not in fast[0]
+    assert fast[0]["called"] == "called"
+    assert fast[-1]["organisation"] == "from-a-dict"
 
 
 def test_times_are_in_the_requests_time_zone_as_drf_gives_them(demo, monkeypatch):

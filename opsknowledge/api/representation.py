@@ -11,8 +11,10 @@ SerializerMethodField, and DRF's own steps (`get_attribute`, the None check,
 order; tests/test_representation.py compares it with DRF's over every document kind.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -28,6 +30,26 @@ def _plain_reader(field, python_type):
         if value is None or type(value) is python_type:
             return value
         return represent(value)
+
+    return read
+
+
+def _related_reader(field, python_type):
+    # A column of a related row (`source="organisation.slug"`): two attribute reads when the
+    # related row is there and the value is of the field's own type; DRF's steps otherwise
+    # (a missing row, a callable, a mapping: its defaults, null and SkipField rules apply).
+    relation, name = field.source_attrs
+    drf_read = _drf_reader(field)
+
+    def read(instance):
+        try:
+            related = getattr(instance, relation)
+        except (ObjectDoesNotExist, AttributeError):  # a mapping, or no such attribute
+            return drf_read(instance)
+        if related is None or callable(related) or isinstance(related, Mapping):
+            return drf_read(instance)
+        value = getattr(related, name, None)
+        return value if type(value) is python_type else drf_read(instance)
 
     return read
 
@@ -80,13 +102,17 @@ def _drf_reader(field):
 
 # Readers for fields of exactly these classes (not subclasses, which may override reading or
 # representing) that read one attribute. A plain reader represents a value already of the
-# given type as itself.
+# given type as itself; so does a related one, for a column of a related row.
 _COLUMN_READERS = {
     serializers.CharField: lambda field: _plain_reader(field, str),
     serializers.IntegerField: lambda field: _plain_reader(field, int),
     serializers.BooleanField: lambda field: _plain_reader(field, bool),
     serializers.ChoiceField: _choice_reader,
     serializers.DateTimeField: _datetime_reader,
+}
+_RELATED_READERS = {
+    serializers.CharField: lambda field: _related_reader(field, str),
+    serializers.IntegerField: lambda field: _related_reader(field, int),
 }
 
 
@@ -96,6 +122,9 @@ def reader_for(serializer, field):
     column_reader = _COLUMN_READERS.get(type(field))
     if column_reader and len(field.source_attrs) == 1 and field.source != "*":
         return column_reader(field)
+    related_reader = _RELATED_READERS.get(type(field))
+    if related_reader and len(field.source_attrs) == 2:
+        return related_reader(field)
     return _drf_reader(field)
 
 

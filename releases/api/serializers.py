@@ -31,7 +31,7 @@ class ReleaseNoteSerializer(ReadersMixin, serializers.ModelSerializer):
         ]
 
 
-class BriefRunbookSerializer(serializers.Serializer):
+class BriefRunbookSerializer(ReadersMixin, serializers.Serializer):
     organisation = serializers.CharField(source="organisation.slug")
     slug = serializers.CharField()
     title = serializers.CharField()
@@ -56,7 +56,7 @@ class BriefIncidentSerializer(BriefRunbookSerializer):
     started_at = serializers.DateTimeField()
 
 
-class StepSerializer(serializers.Serializer):
+class StepSerializer(ReadersMixin, serializers.Serializer):
     release = ReleaseBriefSerializer()
     notes = ReleaseNoteSerializer(many=True)
     # At most STEP_LIMIT of each, the most relevant first; the counts and URLs give the rest.
