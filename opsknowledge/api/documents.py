@@ -487,10 +487,16 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
     # -- endpoints ------------------------------------------------------------------------
 
     def list(self, request, *args, **kwargs):
+        # The page's ids first: the count and the order are answered from the readable
+        # index (visibility, status, organisation, slug, id) and the relations' join
+        # tables, without reading a wide row that is not shown. Then the rows of the page,
+        # through the reader's visibility again: a row hidden in between is left out.
+        queryset = self.filter_queryset(self.get_queryset())
+        ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
         # List items leave out the heavy Markdown fields: do not even load them.
         heavy = [name for name in self.serializer_class.DETAIL_ONLY if self._is_column(name)]
-        queryset = self.filter_queryset(self.get_queryset()).defer(*heavy)
-        page = self.paginate_queryset(queryset)
+        rows = self.get_queryset().defer(*heavy).in_bulk(ids) if ids else {}
+        page = [rows[pk] for pk in ids if pk in rows]
         self.load_page_values(page)
         context = self.page_context(page)
         serializer = self.get_serializer_class()(page, many=True, context=context)

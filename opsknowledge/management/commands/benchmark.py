@@ -13,6 +13,12 @@ to GET /healthz measured in the same run, the hand-written raw SQL that returns 
 page (psycopg or sqlite3 in this process; "x raw" is (median - healthz) / raw median),
 and the queries per request; then the growth from the small to the large size.
 Write throughput (documents/s through the services) is printed while filling.
+
+    python manage.py benchmark --reuse benchmark_small [benchmark_large]
+
+measures databases that earlier `--keep` runs left (names as printed; SQLite: file paths)
+as they are, without writing to them, with the growth between two: a change can be
+measured against the code before it on the very same data.
 """
 
 import io
@@ -158,6 +164,12 @@ class Command(BaseCommand):
             "--no-measure", action="store_true", help="build only (with --keep or --manifest)"
         )
         parser.add_argument(
+            "--reuse",
+            nargs="+",
+            metavar="DATABASE",
+            help="measure one or two (small, large) databases kept by earlier runs, as they are",
+        )
+        parser.add_argument(
             "--explain",
             action="store_true",
             help="print EXPLAIN ANALYZE of the runbook list's count and page (PostgreSQL)",
@@ -173,6 +185,10 @@ class Command(BaseCommand):
         # anonymous allowance would answer most of them 429 (loadtest's target servers are
         # started with THROTTLE_ENABLED=0 for the same reason).
         settings.THROTTLE_ENABLED = False
+        if options["reuse"]:
+            self.reuse(options["reuse"], repeat, explain)
+            teardown_test_environment()
+            return
         old_name = connection.settings_dict["NAME"]
         if connection.vendor == "sqlite":  # a file, so that the server thread shares it
             connection.settings_dict.setdefault("TEST", {})["NAME"] = str(
@@ -214,6 +230,32 @@ class Command(BaseCommand):
             else:
                 connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
+
+    def reuse(self, names: list[str], repeat: int, explain: bool):
+        from incidents.models import FailureReport
+        from runbooks.models import Practice, Runbook
+
+        if len(names) > 2:
+            raise CommandError("--reuse takes one database, or two: the small, then the large")
+        results = {}
+        for name in names:
+            connection.close()
+            # The server's threads open their own connections from settings.DATABASES.
+            settings.DATABASES[connection.alias]["NAME"] = name
+            connection.settings_dict["NAME"] = name
+            size = sum(model.objects.count() for model in (Runbook, Practice, FailureReport))
+            self.analyse()
+            server = Server()
+            try:
+                results[size] = self.measure(server, repeat)
+            finally:
+                server.stop()
+            self.print_table(size, results[size])
+            if explain and connection.vendor == "postgresql":
+                self.explain(["/api/v1/runbooks/", "/api/v1/runbooks/?component=openstack"])
+        if len(results) == 2:
+            self.print_growth(*results, results)
+        connection.close()
 
     # -- the data set ----------------------------------------------------------------------
 
