@@ -47,6 +47,7 @@ from opsknowledge.importing import FILES_PER_TRANSACTION
 from opsknowledge.progress import progress
 
 ORGANISATIONS = 20
+PAGE_SIZE = settings.REST_FRAMEWORK["PAGE_SIZE"]  # the lists' default
 VISIBILITIES = ["public"] * 6 + ["community"] * 2 + ["organisation"] * 2
 SEVERITIES = ["critical", "warning", "warning", "info", ""]
 REPORT_SEVERITIES = ["sev1", "sev2", "sev2", "sev3", "sev3", "sev4", ""]
@@ -191,8 +192,10 @@ class Command(BaseCommand):
             return
         old_name = connection.settings_dict["NAME"]
         if connection.vendor == "sqlite":  # a file, so that the server thread shares it
+            # Beside the configured database (var/ by default), never the file itself.
+            folder = Path(old_name).parent if old_name not in ("", ":memory:") else None
             connection.settings_dict.setdefault("TEST", {})["NAME"] = str(
-                settings.BASE_DIR / "var" / "benchmark.sqlite3"
+                (folder or settings.BASE_DIR / "var") / "benchmark.sqlite3"
             )
         else:  # not the test suite's test_<name>, which a test run would drop
             connection.settings_dict.setdefault("TEST", {})["NAME"] = f"benchmark_{old_name}"
@@ -215,7 +218,7 @@ class Command(BaseCommand):
                 if explain and connection.vendor == "postgresql":
                     self.explain(["/api/v1/runbooks/", "/api/v1/runbooks/?component=openstack"])
             if measure:
-                self.print_growth(small, docs, results)
+                self.print_growth(small, docs, results[small], results[docs])
             if options["manifest"]:
                 self.write_manifest(Path(options["manifest"]))
             if measure and not no_render:
@@ -237,7 +240,7 @@ class Command(BaseCommand):
 
         if len(names) > 2:
             raise CommandError("--reuse takes one database, or two: the small, then the large")
-        results = {}
+        measured = []  # (size, rows) per database: the same one twice is allowed
         for name in names:
             connection.close()
             # The server's threads open their own connections from settings.DATABASES.
@@ -247,14 +250,15 @@ class Command(BaseCommand):
             self.analyse()
             server = Server()
             try:
-                results[size] = self.measure(server, repeat)
+                measured.append((size, self.measure(server, repeat)))
             finally:
                 server.stop()
-            self.print_table(size, results[size])
+            self.print_table(*measured[-1])
             if explain and connection.vendor == "postgresql":
                 self.explain(["/api/v1/runbooks/", "/api/v1/runbooks/?component=openstack"])
-        if len(results) == 2:
-            self.print_growth(*results, results)
+        if len(measured) == 2:
+            (small, small_rows), (large, large_rows) = measured
+            self.print_growth(small, large, small_rows, large_rows)
         connection.close()
 
     # -- the data set ----------------------------------------------------------------------
@@ -559,10 +563,16 @@ class Command(BaseCommand):
         if not getattr(self, "common_tag", None):
             self.common_tag = self.popular_tag()
         common_tag = self.common_tag
+        # Page 10, or the last page of a set too small to have ten (a 404 is no figure).
+        readable = Runbook.objects.filter(
+            visibility="public", status__in=["published", "archived"]
+        ).count()
+        self.deep_page = max(1, min(10, -(-readable // PAGE_SIZE)))
+        deep = self.deep_page
         cases = [
             ("/healthz", "/healthz", {}, None),
             ("runbooks p1", "/api/v1/runbooks/", {}, "runbooks"),
-            ("runbooks p10", "/api/v1/runbooks/?page=10", {}, "runbooks-p10"),
+            (f"runbooks p{deep}", f"/api/v1/runbooks/?page={deep}", {}, "runbooks-p10"),
             ("runbooks page_size=200", "/api/v1/runbooks/?page_size=200", {}, "runbooks-200"),
             (
                 "runbooks ?component=openstack (~20%)",
@@ -683,9 +693,9 @@ class Command(BaseCommand):
                 f" AND EXISTS (SELECT 1 FROM {table}_components c WHERE c.{owner} = d.id"
                 f" AND c.component_id IN ({', '.join(str(i) for i in ids)}))"
             )
-        limit, offset = 50, 0
+        limit, offset = PAGE_SIZE, 0
         if variant == "p10":
-            offset = 450
+            offset = (self.deep_page - 1) * PAGE_SIZE
         if variant == "200":
             limit = 200
         columns = "d.id, d.slug, d.title, d.summary, d.visibility, d.status, d.revision, "
@@ -763,9 +773,9 @@ class Command(BaseCommand):
                 f"{row['queries']:7}"
             )
 
-    def print_growth(self, small: int, large: int, results: dict):
+    def print_growth(self, small: int, large: int, small_rows: list, large_rows: list):
         self.stdout.write(f"\ngrowth {small} -> {large} documents (median ratio):")
-        for before, after in zip(results[small], results[large], strict=True):
+        for before, after in zip(small_rows, large_rows, strict=True):
             self.stdout.write(
                 f"  {before['label']:<40} {after['median'] / before['median']:5.2f}x"
                 f"  queries {before['queries']} -> {after['queries']}"
