@@ -85,6 +85,15 @@ class FailureReport(Document):
 
     class Meta(Document.Meta):
         verbose_name = "failure report"
+        indexes = [
+            *Document.Meta.indexes,
+            # The upgrade briefing ranks each step's reports from these columns alone (an
+            # index-only scan), then reads the ten it shows (releases.briefing).
+            models.Index(
+                fields=["status", "visibility", "organisation", "severity", "updated", "id"],
+                name="incidents_report_briefing",
+            ),
+        ]
 
     def get_absolute_url(self):
         return document_path("incident-page", **self.url_kwargs())

@@ -205,7 +205,11 @@ def _runbooks(briefing: Briefing):
     hops = Q()
     for step in briefing.steps:
         hops |= Q(upgrade_from=step.previous, upgrade_to=step.release)
-    runbooks = _readable(Runbook.objects.all(), briefing).filter(hops, status=Status.PUBLISHED)
+    # upgrade_to__in as well: the briefing index's first column, so that the OR of the
+    # pairs is checked on its entries rather than by a bitmap scan of the rows.
+    runbooks = _readable(Runbook.objects.all(), briefing).filter(
+        hops, upgrade_to__in=[step.release for step in briefing.steps], status=Status.PUBLISHED
+    )
     if briefing.component_ids is not None:
         runbooks = having_any(runbooks, "components", briefing.component_ids)
     return runbooks
@@ -306,11 +310,43 @@ def _relevance(briefing: Briefing, model) -> list:
 # What the briefing shows of a runbook or report: never the bodies.
 BRIEF_FIELDS = ("organisation__slug", "organisation__name", "slug", "title", "summary")
 BRIEF_FIELDS += ("revision", "updated", "severity", "organisation_id")
+BRIEF_EXTRA_FIELDS = {Runbook: ("upgrade_from_id", "upgrade_to_id"), FailureReport: ("started_at",)}
+
+
+def _most_relevant(briefing: Briefing, model, candidates, step_column: str) -> list:
+    """(step's release pk, row) for the STEP_LIMIT most relevant rows of each step, in
+    order. The ranking reads only the columns the order needs (the model's briefing index
+    holds them: an index-only scan), so the database ranks every candidate of the path
+    without visiting a row; the few rows shown are then read by id, through the reader's
+    visibility again (a row hidden in between is left out, never shown)."""
+    ranked = list(
+        candidates.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F(step_column)],
+                order_by=_relevance(briefing, model),
+            )
+        )
+        .filter(rank__lte=STEP_LIMIT)
+        .order_by(step_column, "rank")
+        .values_list(step_column, "pk")
+    )
+    if not ranked:
+        return []
+    rows = (
+        _readable(model.objects.all(), briefing)
+        .filter(pk__in={pk for _, pk in ranked}, status=Status.PUBLISHED)
+        .select_related("organisation")
+        .only(*BRIEF_FIELDS, *BRIEF_EXTRA_FIELDS[model])
+        .in_bulk()
+    )
+    return [(step_pk, rows[pk]) for step_pk, pk in ranked if pk in rows]
 
 
 def load_rows(briefing: Briefing) -> Briefing:
     """Fill each step with its notes and its most relevant runbooks and reports: one query
-    per kind of row for the whole path, whatever the number of documents."""
+    for the notes and two for each of the other kinds (the ranking, the rows shown) for the
+    whole path, whatever the number of documents."""
     if briefing.loaded or not briefing.steps:
         briefing.loaded = True
         return briefing
@@ -321,40 +357,14 @@ def load_rows(briefing: Briefing) -> Briefing:
     for note in notes.order_by("release_id", "kind", "organisation__slug", "order", "pk"):
         note.release = releases[note.release_id]
         by_release[note.release_id].notes.append(note)
-    runbooks = (
-        _runbooks(briefing)
-        .select_related("organisation")
-        .only(*BRIEF_FIELDS, "upgrade_from_id", "upgrade_to_id")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("upgrade_to_id")],
-                order_by=_relevance(briefing, Runbook),
-            )
-        )
-        .filter(rank__lte=STEP_LIMIT)
-        .order_by("upgrade_to_id", "rank")
-    )
-    for runbook in runbooks:
+    runbooks = _most_relevant(briefing, Runbook, _runbooks(briefing), "upgrade_to_id")
+    for step_pk, runbook in runbooks:
         runbook.upgrade_from = releases[runbook.upgrade_from_id]
         runbook.upgrade_to = releases[runbook.upgrade_to_id]
-        by_release[runbook.upgrade_to_id].runbooks.append(runbook)
-    incidents = (
-        _incidents(briefing)
-        .select_related("organisation")
-        .only(*BRIEF_FIELDS, "started_at")
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("step_release")],
-                order_by=_relevance(briefing, FailureReport),
-            )
-        )
-        .filter(rank__lte=STEP_LIMIT)
-        .order_by("step_release", "rank")
-    )
-    for report in incidents:
-        by_release[report.step_release].incidents.append(report)
+        by_release[step_pk].runbooks.append(runbook)
+    reports = _most_relevant(briefing, FailureReport, _incidents(briefing), "step_release")
+    for step_pk, report in reports:
+        by_release[step_pk].incidents.append(report)
     briefing.loaded = True
     return briefing
 

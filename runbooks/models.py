@@ -45,7 +45,17 @@ class Runbook(AdoptableDocument):
     )
 
     class Meta(AdoptableDocument.Meta):
-        pass
+        indexes = [
+            *AdoptableDocument.Meta.indexes,
+            # The upgrade briefing ranks each step's upgrade runbooks from these columns
+            # alone (an index-only scan), then reads the ten it shows (releases.briefing).
+            models.Index(
+                fields=["upgrade_to", "status", "visibility", "upgrade_from", "organisation"]
+                + ["severity", "updated", "id"],
+                condition=models.Q(upgrade_to__isnull=False),
+                name="runbooks_runbook_briefing",
+            ),
+        ]
 
     def briefing_steps(self, release_ids) -> set[tuple[int, int, str]]:
         # An upgrade runbook is shown on the step to its `upgrade_to` when it starts from

@@ -293,8 +293,8 @@ PAGE_QUERIES = {
     # document, components, releases, tags, alerts, then the snapshot's tags
     "/runbooks/alpenwolke/rb-0/markdown/": 8,
     # releases, components, the briefing's plan (chain, the stamps of its steps) and its
-    # rows (notes, the top runbooks and reports per step)
-    "/upgrade/?from=r2&to=r4": 7,
+    # rows (notes; the ranking of runbooks and reports, then the ones shown per step)
+    "/upgrade/?from=r2&to=r4": 9,
 }
 # A signed-in member: + session, user, memberships (for visibility), and the header's
 # memberships with their organisations ("signed in as … in organisation …"); on a runbook
