@@ -77,6 +77,23 @@ def test_search_open_a_runbook_and_copy_its_command(content, open_tab):
     assert page.evaluate("navigator.clipboard.readText()") == expected
 
 
+def test_the_facet_in_force_looks_chosen(content, open_tab):
+    tab = open_tab()
+    tab.goto("/search/?q=ceph&component=ceph")
+    page = tab.page
+    chosen = page.locator(".facets a[aria-current='true']")
+    assert chosen.count() == 1 and chosen.inner_text() == "ceph"
+    other = page.locator(".facets a:not([aria-current])").first
+
+    def look(link):
+        return link.evaluate(
+            "a => [getComputedStyle(a).fontWeight, getComputedStyle(a).textDecorationLine]"
+        )
+
+    assert look(chosen) == ["700", "none"]
+    assert look(other) != look(chosen)
+
+
 def test_copy_falls_back_where_there_is_no_clipboard_api(content, open_tab):
     # As on plain HTTP to a non-local address: no navigator.clipboard. The test keeps a
     # reader of its own to see what landed on the clipboard.
