@@ -331,14 +331,12 @@ def _most_relevant(briefing: Briefing, model, candidates, step_column: str) -> l
         .order_by(step_column, "rank")
         .values_list(step_column, "pk")
     )
-    if not ranked:
-        return []
     rows = (
         _readable(model.objects.all(), briefing)
-        .filter(pk__in={pk for _, pk in ranked}, status=Status.PUBLISHED)
+        .filter(status=Status.PUBLISHED)
         .select_related("organisation")
         .only(*BRIEF_FIELDS, *BRIEF_EXTRA_FIELDS[model])
-        .in_bulk()
+        .in_bulk({pk for _, pk in ranked})  # no query when nothing was ranked
     )
     return [(step_pk, rows[pk]) for step_pk, pk in ranked if pk in rows]
 

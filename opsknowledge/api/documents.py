@@ -495,7 +495,7 @@ class DocumentViewSet(DocumentViewSetMixin, viewsets.GenericViewSet):
         ids = self.paginate_queryset(queryset.values_list("pk", flat=True))
         # List items leave out the heavy Markdown fields: do not even load them.
         heavy = [name for name in self.serializer_class.DETAIL_ONLY if self._is_column(name)]
-        rows = self.get_queryset().defer(*heavy).in_bulk(ids) if ids else {}
+        rows = self.get_queryset().defer(*heavy).in_bulk(ids)  # no query for no ids
         page = [rows[pk] for pk in ids if pk in rows]
         self.load_page_values(page)
         context = self.page_context(page)

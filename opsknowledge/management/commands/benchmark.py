@@ -563,12 +563,7 @@ class Command(BaseCommand):
         if not getattr(self, "common_tag", None):
             self.common_tag = self.popular_tag()
         common_tag = self.common_tag
-        # Page 10, or the last page of a set too small to have ten (a 404 is no figure).
-        readable = Runbook.objects.filter(
-            visibility="public", status__in=["published", "archived"]
-        ).count()
-        self.deep_page = max(1, min(10, -(-readable // PAGE_SIZE)))
-        deep = self.deep_page
+        deep = self.deep_page()
         cases = [
             ("/healthz", "/healthz", {}, None),
             ("runbooks p1", "/api/v1/runbooks/", {}, "runbooks"),
@@ -600,6 +595,16 @@ class Command(BaseCommand):
             ("/r/<alert>", f"/r/{sample.alerts.first().name}" if sample else "/healthz", {}, None),
         ]
         return cases
+
+    def deep_page(self) -> int:
+        """Page 10 of the anonymous runbook list, or the last page of a set too small to have
+        ten (a 404 is no figure)."""
+        from runbooks.models import Runbook
+
+        readable = Runbook.objects.filter(
+            visibility="public", status__in=["published", "archived"]
+        ).count()
+        return max(1, min(10, -(-readable // PAGE_SIZE)))
 
     def popular_tag(self) -> str:
         from django.db.models import Count
@@ -695,7 +700,7 @@ class Command(BaseCommand):
             )
         limit, offset = PAGE_SIZE, 0
         if variant == "p10":
-            offset = (self.deep_page - 1) * PAGE_SIZE
+            offset = (self.deep_page() - 1) * PAGE_SIZE
         if variant == "200":
             limit = 200
         columns = "d.id, d.slug, d.title, d.summary, d.visibility, d.status, d.revision, "
